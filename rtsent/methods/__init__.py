@@ -1,0 +1,39 @@
+"""The methods compared, one module each, in one registry (a plain dict: name -> class).
+
+Each follows scikit-learn's estimator contract: hyperparameters stored in `__init__` (no work there),
+`fit(task)` returns self, learned state ends in `_`, `predict(task, split)` gives labels.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Self
+
+import numpy as np
+
+from rtsent.methods.full import FullFineTune
+from rtsent.methods.head import FrozenHead
+from rtsent.methods.lora import LoRA
+from rtsent.methods.svm import FrozenSVM
+from rtsent.workbench import Task
+
+
+class Method(Protocol):
+    """After `fit`: `parameter_counts_` = (trainable, total), `train_info_` = what training measured."""
+
+    parameter_counts_: tuple[int, int]
+    train_info_: dict
+
+    def fit(self, task: Task) -> Self: ...
+
+    def predict(self, task: Task, split: str) -> np.ndarray: ...
+
+
+METHODS: dict[str, type] = {"svm": FrozenSVM, "head": FrozenHead, "full": FullFineTune, "lora": LoRA}
+# Methods that learn nothing by gradient descent take no learning rate.
+TAKES_LR = {"head", "full", "lora"}
+
+
+def get_method(name: str) -> type:
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; valid methods: {', '.join(METHODS)}")
+    return METHODS[name]

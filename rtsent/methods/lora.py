@@ -1,0 +1,48 @@
+"""LoRA through peft: low-rank adapters on the attention's query/value projections (DistilBERT
+`q_lin`/`v_lin`, BERT `query`/`value`), r=8, alpha=16, dropout 0.1, the classification head trained too."""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+
+from rtsent.backbones import count_parameters
+from rtsent.methods.finetune import fit_classifier, predict_classifier
+from rtsent.profiles import Recipe
+from rtsent.workbench import Task
+
+
+class LoRA:
+    def __init__(
+        self, *, recipe: Recipe, precision: str, seed: int, lr: float, r: int = 8, alpha: int = 16, dropout: float = 0.1
+    ) -> None:
+        self.recipe = recipe
+        self.precision = precision
+        self.seed = seed
+        self.lr = lr
+        self.r = r
+        self.alpha = alpha
+        self.dropout = dropout
+
+    def fit(self, task: Task) -> Self:
+        from peft import LoraConfig, get_peft_model
+
+        config = LoraConfig(
+            r=self.r,
+            lora_alpha=self.alpha,
+            lora_dropout=self.dropout,
+            target_modules=list(task.backbone.lora_targets),
+            # The head is trained in full beside the adapters, as the study's SEQ_CLS task does.
+            modules_to_save=list(task.backbone.head_modules),
+        )
+        model = get_peft_model(task.backbone.new_model(seed=self.seed), config)
+        self.parameter_counts_ = count_parameters(model)
+        self.train_info_ = fit_classifier(
+            model, task, recipe=self.recipe, lr=self.lr, precision=self.precision, seed=self.seed
+        )
+        self.model_ = model
+        return self
+
+    def predict(self, task: Task, split: str) -> np.ndarray:
+        return predict_classifier(self.model_, task, split, recipe=self.recipe, precision=self.precision)

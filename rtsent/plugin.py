@@ -1,0 +1,188 @@
+"""The pytest layer: options and fixtures wired to library calls, nothing more.
+
+Loaded by the repository's root `conftest.py`. Every option has a help text, a default and an
+environment variable (for CI); options are checked when pytest starts, before any training.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+OPTIONS = {
+    # option: (environment variable, default, help)
+    "profile": ("RTSENT_PROFILE", "seed", "profile: seed (the study, GPU), offline, quick (CI gate), smoke"),
+    "seeds": ("RTSENT_SEEDS", "0", "comma-separated seeds, e.g. 0,1,2"),
+    "methods": ("RTSENT_METHODS", "", "comma-separated methods to run (default: the profile's grid)"),
+    "precisions": ("RTSENT_PRECISIONS", "", "comma-separated precisions fp32,fp16,bf16 (default: the profile's)"),
+    "model": ("RTSENT_MODEL", "", "model source: hub id, folder, minilm-l6, random:NAME (default: the profile's)"),
+    "data": ("RTSENT_DATA", "", "data source: hub id or folder (default: the profile's)"),
+    "max-train": ("RTSENT_MAX_TRAIN", "", "stratified training-subset size (default: the profile's)"),
+    "floors": ("RTSENT_FLOORS", "", "floors TOML file (default: the profile's packaged file; 'none' for no gate)"),
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("rtsent", "rtsent benchmark grid")
+    for name, (env, default, help_text) in OPTIONS.items():
+        group.addoption(
+            f"--rtsent-{name}",
+            default=os.environ.get(env, default),
+            help=f"{help_text} [env {env}; default {default!r}]",
+        )
+
+
+@dataclass
+class Session:
+    """The options, parsed and checked once; the shared workbench; the grid to run."""
+
+    profile: Any
+    seeds: list[int]
+    methods: list[str]
+    precisions: list[str]
+    model: str
+    data: str
+    max_train: int | None
+    floors: dict[str, float]
+    device: Any
+    bench: Any = field(default=None, repr=False)
+    machine: dict[str, Any] = field(default_factory=dict)
+
+    def grid(self) -> list[tuple[str, float | None, str, int]]:
+        """(method, lr, precision, seed) per case; precisions given on the command line replace the profile's."""
+        from rtsent.measuring import resolve_precision
+
+        cases = []
+        for entry in self.profile.grid:
+            if entry.method not in self.methods:
+                continue
+            for precision in self.precisions or [entry.precision]:
+                resolved, _ = resolve_precision(precision, self.device)
+                cases += [(entry.method, entry.lr, resolved, seed) for seed in self.seeds]
+        return cases
+
+    def case_config(self, *, method: str, lr: float | None, precision: str, seed: int) -> Any:
+        from rtsent.floors import floor_for
+        from rtsent.runner import CaseConfig
+
+        config = CaseConfig(
+            profile=self.profile.name,
+            method=method,
+            lr=lr,
+            precision=precision,
+            seed=seed,
+            model=self.model,
+            data=self.data,
+            max_train=self.max_train,
+            recipe=self.profile.recipe(method),
+        )
+        return CaseConfig(**{**config.__dict__, "floor": floor_for(self.floors, config.row)})
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def parse_options(get: Any) -> Session:
+    """Build the session from `get(name)` -> option string; one-line ValueError on a bad value."""
+    from rtsent.floors import default_floors_path, load_floors
+    from rtsent.measuring import pick_device
+    from rtsent.methods import METHODS
+    from rtsent.profiles import MIXED, PRECISIONS, get_profile
+
+    profile = get_profile(get("profile"))
+    try:
+        seeds = [int(part) for part in _split(get("seeds"))]
+    except ValueError:
+        raise ValueError(f"--rtsent-seeds={get('seeds')!r} does not parse; expected integers like 0,1,2") from None
+    if not seeds or min(seeds) < 0:
+        raise ValueError(f"--rtsent-seeds={get('seeds')!r} must list non-negative integers like 0,1,2")
+    methods = _split(get("methods")) or sorted({entry.method for entry in profile.grid}, key=list(METHODS).index)
+    for method in methods:
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r} in --rtsent-methods; valid methods: {', '.join(METHODS)}")
+    precisions = _split(get("precisions"))
+    for precision in precisions:
+        if precision not in (*PRECISIONS, MIXED):
+            raise ValueError(
+                f"unknown precision {precision!r} in --rtsent-precisions; valid: {', '.join(PRECISIONS)}, {MIXED}"
+            )
+    data = get("data") or profile.data
+    if not data:
+        raise ValueError(
+            f"profile {profile.name!r} needs a data folder: --rtsent-data=PATH or RTSENT_DATA "
+            "(e.g. ../shared/data/rt-polaritydata)"
+        )
+    max_train_text = get("max-train")
+    try:
+        max_train = int(max_train_text) if max_train_text else profile.max_train
+    except ValueError:
+        raise ValueError(f"--rtsent-max-train={max_train_text!r} is not an integer") from None
+    if max_train is not None and max_train < 2:
+        raise ValueError(f"--rtsent-max-train={max_train} must be at least 2")
+    floors_text = get("floors")
+    floors = (
+        {}
+        if floors_text == "none"
+        else load_floors(Path(floors_text) if floors_text else default_floors_path(profile.name))
+    )
+    return Session(
+        profile=profile,
+        seeds=seeds,
+        methods=methods,
+        precisions=precisions,
+        model=get("model") or profile.model,
+        data=data,
+        max_train=max_train,
+        floors=floors,
+        device=pick_device(),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Check every option now, so a typo fails in a second rather than an hour into the grid."""
+    try:
+        config._rtsent = parse_options(lambda name: config.getoption(f"--rtsent-{name}"))
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def _session(config: pytest.Config) -> Session:
+    return config._rtsent
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if {"method", "lr", "precision", "seed"} <= set(metafunc.fixturenames):
+        session = _session(metafunc.config)
+        cases = session.grid()
+        ids = [session.case_config(method=m, lr=lr, precision=p, seed=s).case_id for m, lr, p, s in cases]
+        metafunc.parametrize(("method", "lr", "precision", "seed"), cases, ids=ids)
+
+
+@pytest.fixture(scope="session")
+def rtsent(request: pytest.FixtureRequest) -> Session:
+    """The parsed options and the workbench whose caches every case shares."""
+    from rtsent.measuring import configure_threads
+    from rtsent.workbench import Workbench
+
+    session = _session(request.config)
+    if session.bench is None:
+        configure_threads()
+        session.bench = Workbench(device=session.device)
+    return session
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+    session = getattr(config, "_rtsent", None)
+    if session is None:
+        return
+    from rtsent.measuring import machine_facts
+
+    facts = machine_facts(session.device)
+    if session.bench is not None:
+        facts["matmul_flops"] = session.bench.calibrations
+    machine_info["rtsent"] = {**facts, "profile": session.profile.name, "model": session.model, "data": session.data}

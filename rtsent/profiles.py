@@ -1,0 +1,165 @@
+"""Recipes and profiles: every default the suite trains with, in one place.
+
+A recipe is one method's training settings; a profile is a model, a data source, a training-subset
+size, the grid of cases and a recipe per method. `seed` is the reference study's settings.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+# "mixed" in a profile means the device's mixed precision: fp16 on CUDA (as the study ran LoRA), bf16 on CPU.
+MIXED = "mixed"
+POOLINGS = ("cls", "mean")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Training settings of one method. Unused fields (e.g. `epochs` for `svm`) are ignored."""
+
+    epochs: float = 2
+    batch_size: int = 16
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.0  # share of all optimizer steps spent in linear warmup
+    max_length: int | None = None  # tokens; None = the model's limit
+    eval_batch_size: int = 256
+    pooling: str = "cls"  # frozen features: "cls" (the study) or attention-masked "mean"
+    svm_c: float = 1.0
+    length_grouped: bool = True  # batches of similar length (shuffled with the seed): less padding
+    max_grad_norm: float = 1.0
+    head_lr: float | None = None  # lr of the classification head in full/lora; None = the case's lr
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.epochs, int | float) and self.epochs > 0 and math.isfinite(self.epochs)):
+            raise ValueError(f"recipe epochs={self.epochs!r} is not a positive number")
+        for name in ("batch_size", "eval_batch_size"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value > 0):
+                raise ValueError(f"recipe {name}={value!r} is not a positive integer")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"recipe warmup_ratio={self.warmup_ratio!r} is outside [0, 1)")
+        if self.weight_decay < 0:
+            raise ValueError(f"recipe weight_decay={self.weight_decay!r} is negative")
+        if self.max_length is not None and not (isinstance(self.max_length, int) and self.max_length >= 2):
+            raise ValueError(f"recipe max_length={self.max_length!r} is not an integer >= 2 or None")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"recipe pooling={self.pooling!r} is not one of {POOLINGS}")
+        if self.head_lr is not None and not self.head_lr > 0:
+            raise ValueError(f"recipe head_lr={self.head_lr!r} is not a positive number or None")
+        if self.svm_c <= 0:
+            raise ValueError(f"recipe svm_c={self.svm_c!r} is not positive")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GridEntry:
+    """One row of a profile's grid: a method, its learning rate (None for `svm`) and precision."""
+
+    method: str
+    lr: float | None
+    precision: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    model: str
+    data: str | None  # None: the data folder must be given (--rtsent-data / RTSENT_DATA)
+    max_train: int | None
+    grid: tuple[GridEntry, ...]
+    recipes: dict[str, Recipe] = field(default_factory=dict)
+    description: str = ""
+
+    def recipe(self, method: str) -> Recipe:
+        return self.recipes.get(method, Recipe())
+
+
+def _grid(precision_frozen: str, precision_trained: str, head_lr: float, full_lr: float) -> tuple[GridEntry, ...]:
+    return (
+        GridEntry("svm", None, precision_frozen),
+        GridEntry("head", head_lr, precision_frozen),
+        GridEntry("full", full_lr, precision_trained),
+        GridEntry("lora", 2e-5, MIXED),
+        GridEntry("lora", 2e-4, MIXED),
+    )
+
+
+# The study: HF Trainer defaults as its notebook used them (batch 16, 2 epochs, lr 2e-5, wd 0.01,
+# no warmup), head and full in fp32, LoRA in fp16 on a GPU.
+_STUDY = Recipe(epochs=2, batch_size=16, weight_decay=0.01, warmup_ratio=0.0)
+
+# Measured on 2 CPU cores (README, "Recipes"): full fine-tuning at 5e-5 with 6% warmup; a head on
+# cached frozen features needs a far larger lr (1e-2) and many epochs, which cost seconds there;
+# LoRA's freshly initialised head trains at 1e-3 beside the adapters' lr (quick: +6 to +9 points).
+_TUNED = {
+    "svm": Recipe(notes="LinearSVC on standardised frozen features"),
+    "head": Recipe(
+        epochs=100,
+        batch_size=64,
+        warmup_ratio=0.06,
+        weight_decay=0.01,
+        notes="trained on cached frozen features: the backbone runs once, without its dropout",
+    ),
+    "full": Recipe(epochs=2, batch_size=32, warmup_ratio=0.06),
+    "lora": Recipe(epochs=2, batch_size=32, warmup_ratio=0.06, head_lr=1e-3),
+}
+
+PROFILES: dict[str, Profile] = {
+    "seed": Profile(
+        name="seed",
+        model="distilbert-base-uncased",
+        data="cornell-movie-review-data/rotten_tomatoes",
+        max_train=None,
+        grid=(
+            GridEntry("svm", None, "fp32"),
+            GridEntry("head", 2e-5, "fp32"),
+            GridEntry("full", 2e-5, "fp32"),
+            GridEntry("lora", 2e-5, MIXED),
+            GridEntry("lora", 2e-4, MIXED),
+        ),
+        recipes={m: replace(_STUDY, notes="the reference study's settings") for m in ("svm", "head", "full", "lora")},
+        description="the reference study: DistilBERT from the hub, its grid and settings; meant for a GPU",
+    ),
+    "offline": Profile(
+        name="offline",
+        model="minilm-l6",
+        data=None,
+        max_train=None,
+        grid=_grid("bf16", "bf16", head_lr=1e-2, full_lr=5e-5),
+        recipes=_TUNED,
+        description="packaged MiniLM, the data folder, full splits, tuned recipes (2 CPU cores: ~10 min a seed)",
+    ),
+    "quick": Profile(
+        name="quick",
+        model="minilm-l6",
+        data=None,
+        max_train=2000,
+        grid=_grid("bf16", "bf16", head_lr=1e-2, full_lr=5e-5),
+        recipes={**_TUNED, "full": replace(_TUNED["full"], epochs=3), "lora": replace(_TUNED["lora"], epochs=3)},
+        description="packaged MiniLM, a stratified 2,000-sentence train subset; the CI regression gate",
+    ),
+    "smoke": Profile(
+        name="smoke",
+        model="random:tiny-bert",
+        data=None,
+        max_train=200,
+        grid=_grid("fp32", "fp32", head_lr=1e-3, full_lr=1e-3),
+        recipes={
+            m: Recipe(epochs=1, batch_size=32, max_length=32, eval_batch_size=64)
+            for m in ("svm", "head", "full", "lora")
+        },
+        description="a 2-layer random BERT on 200 sentences: seconds, for the plumbing",
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}")
+    return PROFILES[name]

@@ -1,0 +1,215 @@
+"""One benchmark case: train, evaluate, measure, judge against the floor, and return a record.
+
+A case never raises for a failure of its own: the record carries the status (`passed`,
+`below_floor`, `diverged`, `oom`, `error`, `skipped`) and the message, so a grid goes on.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+
+from rtsent.measuring import measure, resolve_precision
+from rtsent.methods import TAKES_LR, get_method
+from rtsent.profiles import PRECISIONS, Recipe
+from rtsent.training import Diverged
+from rtsent.workbench import Workbench
+
+STATUSES = ("passed", "below_floor", "diverged", "oom", "error", "skipped")
+
+
+def format_lr(lr: float) -> str:
+    """2e-4 -> "2e-4", 5e-05 -> "5e-5", 0.001 -> "1e-3": the form case ids use."""
+    mantissa, exponent = f"{lr:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}" if float(f"{mantissa}e{exponent}") == lr else repr(lr)
+
+
+@dataclass(frozen=True)
+class CaseConfig:
+    """Everything that decides what a case computes."""
+
+    profile: str
+    method: str
+    lr: float | None
+    precision: str
+    seed: int
+    model: str
+    data: str
+    max_train: int | None
+    recipe: Recipe
+    floor: float | None = None  # minimum validation accuracy; None: no gate
+
+    def __post_init__(self) -> None:
+        get_method(self.method)  # raises, listing the valid names
+        if self.method in TAKES_LR:
+            if not (isinstance(self.lr, int | float) and self.lr > 0 and math.isfinite(self.lr)):
+                raise ValueError(f"lr={self.lr!r} for method {self.method!r} is not a positive number")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}")
+        if not (isinstance(self.seed, int) and self.seed >= 0):
+            raise ValueError(f"seed={self.seed!r} is not a non-negative integer")
+        if self.max_train is not None and self.max_train < 2:
+            raise ValueError(f"max_train={self.max_train!r} is not an integer >= 2")
+        if self.floor is not None and not 0 <= self.floor <= 1:
+            raise ValueError(f"floor={self.floor!r} is outside [0, 1]")
+
+    @property
+    def row(self) -> str:
+        """The table row this case fills: "lora-lr2e-4-bf16" (seed excluded)."""
+        lr = f"-lr{format_lr(self.lr)}" if self.method in TAKES_LR and self.lr is not None else ""
+        return f"{self.method}{lr}-{self.precision}"
+
+    @property
+    def case_id(self) -> str:
+        return f"{self.row}-seed{self.seed}"
+
+
+@dataclass
+class CaseResult:
+    status: str
+    message: str = ""
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def _bits(values: np.ndarray) -> str:
+    """Labels or predictions as a string of 0/1, one character per example (compact in JSON)."""
+    return "".join("1" if v else "0" for v in np.asarray(values).tolist())
+
+
+def identity(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
+    return {
+        "case": config.case_id,
+        "row": config.row,
+        "profile": config.profile,
+        "method": config.method,
+        "lr": config.lr,
+        "precision": config.precision,
+        "seed": config.seed,
+        "model": config.model,
+        "data": config.data,
+        "max_train": config.max_train,
+        "recipe": config.recipe.as_dict(),
+        "floor": config.floor,
+        "device": str(bench.device),
+    }
+
+
+def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
+    """Run one case to its record. Exceptions become statuses; nothing is raised for them."""
+    record = identity(config, bench)
+    if bench.device.type == "cuda":
+        gc.collect()  # an earlier case's failure (e.g. out of memory) may still hold blocks
+        torch.cuda.empty_cache()
+    _, reason = resolve_precision(config.precision, bench.device)
+    if reason:
+        return _finish(record, "skipped", reason)
+    train_window = None
+    try:
+        task = bench.task(
+            model=config.model, data=config.data, max_train=config.max_train, max_length=config.recipe.max_length
+        )
+        backbone = task.backbone
+        record.update(
+            model_identity=backbone.identity,
+            has_weights=backbone.has_weights,
+            model_type=backbone.model_type,
+            split_hashes=task.split_hashes,
+            train_rows=len(task.splits["train"]),
+        )
+        method = get_method(config.method)(
+            recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr
+        )
+        if config.method in ("svm", "head"):  # the shared frozen pass, timed apart from training
+            features = [
+                task.features(
+                    s,
+                    pooling=config.recipe.pooling,
+                    precision=config.precision,
+                    batch_size=config.recipe.eval_batch_size,
+                )
+                for s in ("train", "validation", "test")
+            ]
+            record["feature_time_s"] = sum(f.seconds for f in features)
+            record["feature_tokens"] = sum(f.tokens.real for f in features)
+            record["feature_padding_share"] = 1 - record["feature_tokens"] / max(
+                1, sum(f.tokens.slots for f in features)
+            )
+            record["feature_peak_rss_bytes"] = max(f.peak_rss_bytes or 0 for f in features)
+        with measure(bench.device) as train_window:
+            method.fit(task)
+        record.update(_window("train", train_window))
+        trainable, total = method.parameter_counts_
+        record.update(trainable_params=trainable, total_params=total, trainable_share=trainable / total)
+        record["train_info"] = dict(method.train_info_)
+        _flops(record, bench, config)
+        started = time.perf_counter()
+        for split in ("validation", "test"):
+            predictions, labels = method.predict(task, split), task.labels(split)
+            prefix = "val" if split == "validation" else "test"
+            record[f"{prefix}_accuracy"] = float(accuracy_score(labels, predictions))
+            record[f"{prefix}_f1"] = float(f1_score(labels, predictions))
+            record[f"{prefix}_predictions"] = _bits(predictions)
+            record[f"{prefix}_labels"] = _bits(labels)
+        record["eval_time_s"] = time.perf_counter() - started
+    except Diverged as error:
+        record["diverged_step"] = error.step
+        return _finish(record, "diverged", str(error), train_window)
+    except torch.OutOfMemoryError as error:
+        first_line = (str(error).splitlines() or [""])[0]
+        message = f"out of memory at batch size {config.recipe.batch_size}: {first_line}"
+        return _finish(record, "oom", message, train_window)
+    except Exception as error:  # a failing case is data: record it and let the grid go on
+        record["traceback"] = traceback.format_exc(limit=8)
+        return _finish(record, "error", f"{type(error).__name__}: {error}".splitlines()[0], train_window)
+    if not backbone.has_weights:
+        record["accuracy_meaningful"] = False
+        return _finish(record, "passed", "random weights: accuracy not meaningful, no floor applied")
+    record["accuracy_meaningful"] = True
+    if config.floor is not None and record["val_accuracy"] < config.floor:
+        gap = record["val_accuracy"] - config.floor
+        return _finish(
+            record,
+            "below_floor",
+            f"{config.case_id}: val accuracy {record['val_accuracy']:.4f} < floor {config.floor:.4f} (gap {gap:+.4f})",
+        )
+    return _finish(record, "passed")
+
+
+def _window(prefix: str, window: Any) -> dict[str, Any]:
+    return {
+        f"{prefix}_time_s": window.seconds,
+        f"{prefix}_peak_rss_bytes": window.peak_rss_bytes,
+        f"{prefix}_cuda_max_allocated_bytes": window.cuda_max_allocated_bytes,
+        f"{prefix}_cuda_max_reserved_bytes": window.cuda_max_reserved_bytes,
+    }
+
+
+def _flops(record: dict[str, Any], bench: Workbench, config: CaseConfig) -> None:
+    """Tokens/s and achieved FLOP/s (≈ 6·N·tokens for training) against this machine's matmul peak."""
+    info, seconds = record["train_info"], record["train_time_s"]
+    if "train_tokens" not in info or seconds <= 0:
+        return
+    achieved = 6 * info["flop_parameters"] * info["train_tokens"] / seconds
+    attainable = bench.attainable_flops(config.precision)
+    record.update(
+        train_tokens_per_s=info["train_tokens"] / seconds,
+        train_padding_share=info["train_padding_share"],
+        achieved_flops=achieved,
+        attainable_flops=attainable,
+        flops_utilization=achieved / attainable,
+    )
+
+
+def _finish(record: dict[str, Any], status: str, message: str = "", window: Any = None) -> CaseResult:
+    if window is not None and "train_time_s" not in record:
+        record.update(_window("train", window))
+    record.update(status=status, message=message)
+    return CaseResult(status, message, record)

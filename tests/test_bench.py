@@ -1,0 +1,69 @@
+"""The pytest layer end to end: `pytest bench/` as a user runs it, in a subprocess."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_bench(*args, tmp_path):
+    out = tmp_path / "out.json"
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:randomly", f"--benchmark-json={out}", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    # pytest-benchmark opens the JSON file when it parses its options: it exists, empty, after a usage error.
+    text = out.read_text() if out.exists() else ""
+    return proc, (json.loads(text) if text else None), time.perf_counter() - started
+
+
+def test_smoke_grid_records_every_case(tmp_path, polarity_folder):
+    proc, results, _ = run_bench("--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", "--rtsent-seeds=0,1",
+                                 tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    names = sorted(b["name"] for b in results["benchmarks"])
+    assert names == sorted(
+        f"test_method[{row}-seed{seed}]"
+        for row in ("svm-fp32", "head-lr1e-3-fp32", "full-lr1e-3-fp32", "lora-lr2e-5-bf16", "lora-lr2e-4-bf16")
+        for seed in (0, 1)
+    )
+    for bench in results["benchmarks"]:
+        info = bench["extra_info"]
+        assert info["status"] == "passed" and info["profile"] == "smoke"
+        assert info["case"] == bench["name"][len("test_method[") : -1]
+    machine = results["machine_info"]["rtsent"]
+    assert machine["torch"] and machine["matmul_flops"]["fp32"] > 0
+
+
+def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
+    proc, results, seconds = run_bench("--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}",
+                                       "--rtsent-methods=svm,qlora", tmp_path=tmp_path)
+    assert proc.returncode == 4  # pytest's usage error
+    assert "unknown method 'qlora' in --rtsent-methods; valid methods: svm, head, full, lora" in proc.stderr
+    assert results is None
+    for bad, message in [
+        ("--rtsent-seeds=0,x", "--rtsent-seeds='0,x' does not parse"),
+        ("--rtsent-profile=fast", "unknown profile 'fast'; valid profiles: seed, offline, quick, smoke"),
+        ("--rtsent-precisions=fp8", "unknown precision 'fp8' in --rtsent-precisions"),
+    ]:
+        proc, _, _ = run_bench(f"--rtsent-data={polarity_folder}", "--rtsent-profile=smoke", bad, tmp_path=tmp_path)
+        assert proc.returncode == 4 and message in proc.stderr, proc.stderr
+
+
+def test_case_below_its_floor_fails_and_keeps_its_record(tmp_path, polarity_folder):
+    floors = tmp_path / "floors.toml"
+    floors.write_text("[svm]\nval_accuracy = 0.99\nmeasured = [0.7]\n")
+    proc, results, _ = run_bench("--rtsent-profile=quick", f"--rtsent-data={polarity_folder}", "--rtsent-methods=svm",
+                                 "--rtsent-max-train=200", f"--rtsent-floors={floors}", tmp_path=tmp_path)
+    assert proc.returncode == 1
+    assert "below_floor: svm-bf16-seed0: val accuracy" in proc.stdout and "< floor 0.9900 (gap -" in proc.stdout
+    [bench] = results["benchmarks"]
+    assert bench["extra_info"]["status"] == "below_floor" and bench["extra_info"]["val_accuracy"] < 0.99
+    floors.write_text("[qlora]\nval_accuracy = 0.5\n")
+    proc, _, _ = run_bench("--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", f"--rtsent-floors={floors}",
+                           tmp_path=tmp_path)
+    assert proc.returncode == 4 and "names method 'qlora'" in proc.stderr
