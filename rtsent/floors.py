@@ -48,3 +48,35 @@ def floor_for(floors: dict[str, float], row: str) -> float | None:
     """The floor of a row such as "lora-lr2e-4-bf16": keyed without precision, else by method alone."""
     key = row.rsplit("-", 1)[0]
     return floors.get(key, floors.get(key.split("-", 1)[0]))
+
+
+def suggest_floors(records: list[dict], *, validation_size: int = 1066) -> str:
+    """Floors TOML from measured records: per row, the lowest seed's val accuracy minus two standard
+    errors of an accuracy on the validation split (2·sqrt(p(1-p)/n): ~2.5 points at p=0.8, n=1,066)."""
+    import math
+
+    rows: dict[str, list[tuple[int, float]]] = {}
+    for record in records:
+        if record.get("status") in ("passed", "below_floor") and record.get("accuracy_meaningful", True):
+            rows.setdefault(record["row"].rsplit("-", 1)[0], []).append((record["seed"], record["val_accuracy"]))
+    lines = []
+    for key, measured in rows.items():
+        low = min(value for _, value in measured)
+        margin = 2 * math.sqrt(low * (1 - low) / validation_size)
+        seeds = ", ".join(f"{value:.4f}" for _, value in sorted(measured))
+        lines += [
+            f"[{key}]",
+            f"val_accuracy = {math.floor((low - margin) * 1000) / 1000:.3f}",
+            f"measured_val_accuracy = [{seeds}]  # seeds {sorted(s for s, _ in measured)}",
+            f"margin = {margin:.4f}  # 2 standard errors at the lowest seed's accuracy",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    document = json.loads(Path(sys.argv[1]).read_text())
+    print(suggest_floors([b["extra_info"] for b in document["benchmarks"]]))

@@ -14,7 +14,10 @@ def run_bench(*args, tmp_path):
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:randomly", f"--benchmark-json={out}", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     # pytest-benchmark opens the JSON file when it parses its options: it exists, empty, after a usage error.
     text = out.read_text() if out.exists() else ""
@@ -22,8 +25,9 @@ def run_bench(*args, tmp_path):
 
 
 def test_smoke_grid_records_every_case(tmp_path, polarity_folder):
-    proc, results, _ = run_bench("--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", "--rtsent-seeds=0,1",
-                                 tmp_path=tmp_path)
+    proc, results, _ = run_bench(
+        "--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", "--rtsent-seeds=0,1", tmp_path=tmp_path
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     names = sorted(b["name"] for b in results["benchmarks"])
     assert names == sorted(
@@ -40,8 +44,9 @@ def test_smoke_grid_records_every_case(tmp_path, polarity_folder):
 
 
 def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
-    proc, results, seconds = run_bench("--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}",
-                                       "--rtsent-methods=svm,qlora", tmp_path=tmp_path)
+    proc, results, seconds = run_bench(
+        "--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", "--rtsent-methods=svm,qlora", tmp_path=tmp_path
+    )
     assert proc.returncode == 4  # pytest's usage error
     assert "unknown method 'qlora' in --rtsent-methods; valid methods: svm, head, full, lora" in proc.stderr
     assert results is None
@@ -57,13 +62,20 @@ def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
 def test_case_below_its_floor_fails_and_keeps_its_record(tmp_path, polarity_folder):
     floors = tmp_path / "floors.toml"
     floors.write_text("[svm]\nval_accuracy = 0.99\nmeasured = [0.7]\n")
-    proc, results, _ = run_bench("--rtsent-profile=quick", f"--rtsent-data={polarity_folder}", "--rtsent-methods=svm",
-                                 "--rtsent-max-train=200", f"--rtsent-floors={floors}", tmp_path=tmp_path)
+    proc, results, _ = run_bench(
+        "--rtsent-profile=quick",
+        f"--rtsent-data={polarity_folder}",
+        "--rtsent-methods=svm",
+        "--rtsent-max-train=200",
+        f"--rtsent-floors={floors}",
+        tmp_path=tmp_path,
+    )
     assert proc.returncode == 1
     assert "below_floor: svm-bf16-seed0: val accuracy" in proc.stdout and "< floor 0.9900 (gap -" in proc.stdout
     [bench] = results["benchmarks"]
     assert bench["extra_info"]["status"] == "below_floor" and bench["extra_info"]["val_accuracy"] < 0.99
     floors.write_text("[qlora]\nval_accuracy = 0.5\n")
-    proc, _, _ = run_bench("--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", f"--rtsent-floors={floors}",
-                           tmp_path=tmp_path)
+    proc, _, _ = run_bench(
+        "--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", f"--rtsent-floors={floors}", tmp_path=tmp_path
+    )
     assert proc.returncode == 4 and "names method 'qlora'" in proc.stderr

@@ -1,0 +1,487 @@
+"""rtsent-report: the comparison table from `pytest bench/ --benchmark-json=FILE` files.
+
+Reads JSON only (no torch import: it starts in well under a second). Exit codes: 0 fine, 1 the
+baseline gate failed, 2 unusable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# One standard error of an accuracy near 0.8 on 1,066 examples is ~1.2 points; a drop of 2.5
+# points is ~2 standard errors: rarer than 1 in 20 by noise alone for a single seed.
+DEFAULT_MAX_DROP = 0.025
+KEYS = ["profile", "model", "row"]
+COLUMNS = {
+    # column: (record field, aggregated as, larger is better)
+    "val acc": ("val_accuracy", "mean±std", True),
+    "val acc 95% CI": ("val_accuracy", "ci", None),
+    "val F1": ("val_f1", "mean±std", True),
+    "test acc": ("test_accuracy", "mean±std", True),
+    "test F1": ("test_f1", "mean±std", True),
+    "train s": ("train_time_s", "mean", False),
+    "features s": ("feature_time_s", "mean", False),
+    "peak MiB": ("peak_mib", "max", False),
+    "trainable": ("trainable_params", "first", False),
+    "trainable %": ("trainable_pct", "first", False),
+    "tokens/s": ("train_tokens_per_s", "mean", True),
+    "n": ("seed", "count", None),
+    "status": ("status", "statuses", None),
+}
+DEFAULT_COLUMNS = [
+    "val acc",
+    "val acc 95% CI",
+    "val F1",
+    "test acc",
+    "test F1",
+    "train s",
+    "features s",
+    "peak MiB",
+    "trainable",
+    "trainable %",
+    "n",
+    "status",
+]
+FORMATS = ("github", "markdown", "plain", "html", "latex", "csv", "json")
+STATUS_OK = ("passed", "below_floor")  # cases whose metrics exist
+
+
+class ReportError(ValueError):
+    """Input the report cannot use; one line, exit 2."""
+
+
+def load_records(paths: Sequence[str]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """One row per case from pytest-benchmark JSON files, and each file's header facts."""
+    rows, headers = [], []
+    for path in paths:
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ReportError(f"{path}: no such file") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ReportError(f"{path}: not valid JSON (truncated or not a --benchmark-json file): {error}") from None
+        if not isinstance(document, dict) or not isinstance(document.get("benchmarks"), list):
+            raise ReportError(f"{path}: not a pytest-benchmark JSON file (no 'benchmarks' list)")
+        if not document["benchmarks"]:
+            raise ReportError(f"{path}: the benchmark list is empty (did every case fail to collect?)")
+        found = [b.get("extra_info", {}) for b in document["benchmarks"] if "status" in b.get("extra_info", {})]
+        if not found:
+            raise ReportError(f"{path}: none of its {len(document['benchmarks'])} benchmarks carries rtsent's records")
+        headers.append(_header(path, document))
+        rows += [{**info, "file": path} for info in found]
+    frame = pd.DataFrame(rows)
+    for column in (
+        "val_accuracy",
+        "val_f1",
+        "test_accuracy",
+        "test_f1",
+        "train_time_s",
+        "feature_time_s",
+        "train_tokens_per_s",
+        "trainable_params",
+        "total_params",
+        "floor",
+    ):
+        frame[column] = pd.to_numeric(frame.get(column), errors="coerce")
+    peaks = [frame.get(c) for c in ("train_cuda_max_allocated_bytes", "train_peak_rss_bytes", "feature_peak_rss_bytes")]
+    peak = pd.concat([p for p in peaks if p is not None], axis=1).apply(pd.to_numeric, errors="coerce")
+    # on CUDA the GPU's allocated peak is the memory that matters; on CPU the process's RSS peak
+    cuda = peak.iloc[:, 0] if "train_cuda_max_allocated_bytes" in frame else None
+    frame["peak_mib"] = (cuda if cuda is not None and cuda.notna().any() else peak.max(axis=1)) / 2**20
+    frame["trainable_pct"] = 100 * frame["trainable_params"] / frame["total_params"]
+    return frame, headers
+
+
+def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
+    machine = document.get("machine_info", {})
+    facts = machine.get("rtsent", {})
+    infos = [b.get("extra_info", {}) for b in document["benchmarks"]]
+    first = next((i for i in infos if "model_identity" in i), infos[0])
+    return {
+        "file": path,
+        "profile": facts.get("profile", first.get("profile")),
+        "model": f"{first.get('model')} ({first.get('model_identity', '?')})",
+        "data": f"{first.get('data')} (train {str(first.get('split_hashes', {}).get('train', '?'))[:12]})",
+        "device": facts.get("device_name", machine.get("cpu", {}).get("brand_raw", "?")),
+        "versions": ", ".join(f"{k} {facts[k]}" for k in ("torch", "transformers", "peft") if k in facts),
+        "date": document.get("datetime", "?"),
+        "commit": str(document.get("commit_info", {}).get("id", "?"))[:12],
+    }
+
+
+def t_interval(values: np.ndarray) -> tuple[float, float]:
+    """95% t interval of the mean over seeds."""
+    from scipy import stats
+
+    n = len(values)
+    half = stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n)
+    return values.mean() - half, values.mean() + half
+
+
+def bootstrap_interval(correct: np.ndarray, *, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of accuracy, resampling examples (one seed's per-example correctness)."""
+    rng = np.random.default_rng(seed)
+    means = correct[rng.integers(0, len(correct), size=(resamples, len(correct)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> tuple[int, int, float]:
+    """Exact McNemar test: (A right & B wrong, A wrong & B right, two-sided p)."""
+    b = int(np.sum(correct_a & ~correct_b))
+    c = int(np.sum(~correct_a & correct_b))
+    n = b + c
+    if n == 0:
+        return b, c, 1.0
+    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2**n
+    return b, c, min(1.0, 2 * tail)
+
+
+def _correct(record: pd.Series) -> np.ndarray:
+    predictions, labels = record.get("val_predictions"), record.get("val_labels")
+    if not isinstance(predictions, str) or not isinstance(labels, str):
+        return np.array([], dtype=bool)
+    return np.frombuffer(predictions.encode(), np.uint8) == np.frombuffer(labels.encode(), np.uint8)
+
+
+def summarize(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (profile, model, row) with numeric aggregates; failed cases counted in `status`."""
+    out = []
+    for key, group in frame.groupby(KEYS, sort=False, dropna=False):
+        ok = group[group["status"].isin(STATUS_OK)]
+        row: dict[str, Any] = dict(zip(KEYS, key, strict=True))
+        row["method"], row["lr"], row["precision"] = group.iloc[0][["method", "lr", "precision"]]
+        row["meaningful"] = bool(group.get("accuracy_meaningful", pd.Series([True])).fillna(True).all())
+        for name, (field, how, _) in COLUMNS.items():
+            values = ok[field].dropna() if field in ok else pd.Series(dtype=float)
+            if how == "statuses":
+                counts = group["status"].value_counts()
+                row[name] = ", ".join(f"{n} {s}" for s, n in counts.items())
+            elif how == "count":
+                row[name] = len(ok)
+            elif how == "ci":
+                row[name] = _interval(ok, values)
+            elif values.empty:
+                row[name] = None
+            elif how == "mean±std":
+                row[name] = (float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else None)
+            elif how == "max":
+                row[name] = float(values.max())
+            elif how == "first":
+                row[name] = float(values.iloc[0])
+            else:
+                row[name] = float(values.mean())
+        row["floor"] = group["floor"].dropna().iloc[0] if group["floor"].notna().any() else None
+        row["messages"] = [m for m in group.get("message", pd.Series(dtype=str)).fillna("") if m]
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _interval(ok: pd.DataFrame, values: pd.Series) -> tuple[float, float, str] | None:
+    """t over seeds when there are several; else a bootstrap over one seed's examples."""
+    if len(values) >= 2:
+        return (*t_interval(values.to_numpy()), "t")
+    if len(values) == 1:
+        correct = _correct(ok.iloc[0])
+        return (*bootstrap_interval(correct), "boot") if correct.size else None
+    return None
+
+
+def pairwise(frame: pd.DataFrame) -> pd.DataFrame:
+    """McNemar on validation predictions for every pair of rows, discordant counts summed over shared seeds."""
+    ok = frame[frame["status"].isin(STATUS_OK)]
+    rows = []
+    for (ka, a), (kb, b) in combinations(ok.groupby(KEYS, sort=False), 2):
+        if ka[:2] != kb[:2]:
+            continue  # another profile or model: other examples or other weights
+        seeds = sorted(set(a["seed"]) & set(b["seed"]))
+        if not seeds:
+            continue
+        hits = [(_correct(a[a["seed"] == s].iloc[0]), _correct(b[b["seed"] == s].iloc[0])) for s in seeds]
+        hits = [(x, y) for x, y in hits if x.size and x.size == y.size]
+        if not hits:
+            continue
+        b_count, c_count, p = mcnemar(np.concatenate([x for x, _ in hits]), np.concatenate([y for _, y in hits]))
+        rows.append(
+            {
+                "A": ka[2],
+                "B": kb[2],
+                "seeds": len(hits),
+                "A acc": float(np.mean([x.mean() for x, _ in hits])),
+                "B acc": float(np.mean([y.mean() for _, y in hits])),
+                "A only right": b_count,
+                "B only right": c_count,
+                "p (McNemar)": p,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _fmt(name: str, value: Any, best: bool, marker: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if name == "Δ val acc":
+        return f"{value:+.3f}"
+    if name == "val acc 95% CI":
+        return f"[{value[0]:.3f}, {value[1]:.3f}] {value[2]}"
+    if isinstance(value, tuple):
+        text = f"{value[0]:.3f}" + (f" ± {value[1]:.3f}" if value[1] is not None else "")
+    elif name in ("trainable",):
+        text = f"{int(value):,}"
+    elif name == "trainable %":
+        text = f"{value:.3g}%"
+    elif name in ("train s", "features s", "peak MiB", "tokens/s"):
+        text = f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+    else:
+        text = str(value)
+    return marker.format(text) if best else text
+
+
+def render_table(summary: pd.DataFrame, columns: list[str], fmt: str, *, sort: str | None = None) -> pd.DataFrame:
+    """Display strings, the best value of each column marked (accuracy only among meaningful rows)."""
+    if sort:
+        key = summary[sort].map(lambda v: v[0] if isinstance(v, tuple) else v)
+        summary = summary.assign(_key=key).sort_values("_key", ascending=not COLUMNS[sort][2], na_position="last")
+    marker = {"github": "**{}**", "markdown": "**{}**", "html": "<b>{}</b>", "latex": "\\textbf{{{}}}"}.get(fmt, "{}*")
+    if fmt in ("csv", "json"):
+        marker = "{}"
+    names = [("" if meaningful else "(no weights) ") + row for row, meaningful in summary[["row", "meaningful"]].values]
+    shown = pd.DataFrame({"case": names})
+    if summary["model"].nunique() > 1 or summary["profile"].nunique() > 1:
+        shown.insert(0, "profile / model", summary["profile"] + " / " + summary["model"])
+    for name in columns:
+        larger = COLUMNS[name][2] if name in COLUMNS else None
+        values = [v[0] if isinstance(v, tuple) else v for v in summary[name]]
+        eligible = [
+            v
+            for v, m in zip(values, summary["meaningful"], strict=True)
+            if v is not None and not (isinstance(v, float) and math.isnan(v)) and (m or name not in _ACCURACY)
+        ]
+        best = (max(eligible) if larger else min(eligible)) if eligible and larger is not None else None
+        shown[name] = [
+            _fmt(name, v, best is not None and value == best, marker)
+            for v, value in zip(summary[name], values, strict=True)
+        ]
+    return shown
+
+
+_ACCURACY = {"val acc", "val F1", "test acc", "test F1"}
+
+
+def header_text(headers: list[dict[str, Any]]) -> list[str]:
+    return [" · ".join(f"{k}: {v}" for k, v in h.items()) for h in headers]
+
+
+def to_text(
+    shown: pd.DataFrame, pairs: pd.DataFrame, headers: list[dict[str, Any]], fmt: str, plot_png: bytes | None = None
+) -> str:
+    from tabulate import tabulate
+
+    if fmt == "csv":
+        return shown.to_csv(index=False)
+    if fmt == "json":
+        return json.dumps(
+            {"headers": headers, "rows": shown.to_dict(orient="records"), "pairs": pairs.to_dict(orient="records")},
+            indent=2,
+            default=str,
+        )
+    table_fmt = {"github": "github", "markdown": "pipe", "plain": "plain", "html": "unsafehtml", "latex": "latex_raw"}[
+        fmt
+    ]
+    if fmt == "html":
+        import html
+
+        shown = shown.map(
+            lambda s: s if s.startswith("<b>") and s.endswith("</b>") and "<" not in s[3:-4] else html.escape(str(s))
+        )
+        shown.columns = [html.escape(c) for c in shown.columns]
+    table = tabulate(shown, headers="keys", tablefmt=table_fmt, showindex=False, disable_numparse=True)
+    pair_table = ""
+    if not pairs.empty:
+        pairs_shown = pairs.assign(
+            **{
+                "A acc": pairs["A acc"].map("{:.3f}".format),
+                "B acc": pairs["B acc"].map("{:.3f}".format),
+                "p (McNemar)": pairs["p (McNemar)"].map("{:.3g}".format),
+            }
+        )
+        if fmt == "html":
+            pairs_shown = pairs_shown.map(lambda s: html.escape(str(s)))
+        pair_table = tabulate(pairs_shown, headers="keys", tablefmt=table_fmt, showindex=False, disable_numparse=True)
+    lines = header_text(headers)
+    if fmt == "html":
+        import base64
+        import html
+
+        image = (
+            f'<img alt="accuracy against cost" src="data:image/png;base64,{base64.b64encode(plot_png).decode()}">'
+            if plot_png
+            else ""
+        )
+        head = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+        return (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>rtsent report</title></head><body>"
+            f"<h1>rtsent comparison</h1>{head}{table}<h2>Pairwise (McNemar exact, validation)</h2>"
+            f"{pair_table}{image}</body></html>\n"
+        )
+    if fmt == "latex":
+        return table + ("\n\n" + pair_table if pair_table else "") + "\n"
+    prefix = "\n".join(f"> {line}" if fmt in ("github", "markdown") else line for line in lines)
+    pairs_title = (
+        "\n\nPairwise, same validation examples (McNemar exact; discordant pairs summed over shared seeds):\n\n"
+    )
+    return f"{prefix}\n\n{table}" + (pairs_title + pair_table if pair_table else "") + "\n"
+
+
+def gate(
+    summary: pd.DataFrame,
+    baseline: pd.DataFrame,
+    *,
+    max_drop: float,
+    max_slowdown: float | None,
+    max_memory_growth: float | None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Deltas against the baseline, and one message per offending row."""
+    merged = summary.merge(baseline, on=KEYS, how="left", suffixes=("", " (base)"))
+    problems = []
+    for _, row in merged.iterrows():
+        name = f"{row['profile']}/{row['row']}"
+        now, base = row["val acc"], row.get("val acc (base)")
+        if row["meaningful"] and now is not None and row["floor"] is not None and now[0] < row["floor"]:
+            problems.append(f"{name}: val accuracy {now[0]:.4f} is under its floor {row['floor']:.4f}")
+        if row["meaningful"] and isinstance(now, tuple) and isinstance(base, tuple) and base[0] - now[0] > max_drop:
+            problems.append(
+                f"{name}: val accuracy fell {base[0] - now[0]:.4f} ({base[0]:.4f} -> {now[0]:.4f}), "
+                f"more than --max-drop {max_drop}"
+            )
+        for column, limit, flag in (
+            ("train s", max_slowdown, "--max-slowdown"),
+            ("peak MiB", max_memory_growth, "--max-memory-growth"),
+        ):
+            new, old = row[column], row.get(f"{column} (base)")
+            if limit is not None and new and old and not pd.isna(old) and new / old > limit:
+                problems.append(f"{name}: {column} grew {new / old:.2f}x ({old:.1f} -> {new:.1f}), over {flag} {limit}")
+        if row["status"] and "passed" not in str(row["status"]) and "below_floor" not in str(row["status"]):
+            problems.append(f"{name}: no case passed ({row['status']})")
+    delta = merged.apply(
+        lambda r: (
+            (r["val acc"][0] - r["val acc (base)"][0])
+            if isinstance(r["val acc"], tuple) and isinstance(r.get("val acc (base)"), tuple)
+            else None
+        ),
+        axis=1,
+    )
+    return summary.assign(**{"Δ val acc": delta.to_numpy()}), problems
+
+
+def github_benchmark(summary: pd.DataFrame) -> tuple[list[dict], list[dict]]:
+    """github-action-benchmark entries: (customBiggerIsBetter, customSmallerIsBetter)."""
+    bigger, smaller = [], []
+    for _, row in summary.iterrows():
+        name = f"{row['profile']}/{row['row']}"
+        for column in ("val acc", "test acc", "val F1"):
+            if isinstance(row[column], tuple):
+                bigger.append({"name": f"{name} {column}", "unit": "fraction", "value": row[column][0]})
+        for column, unit in (("train s", "s"), ("peak MiB", "MiB")):
+            if row[column] is not None and not pd.isna(row[column]):
+                smaller.append({"name": f"{name} {column}", "unit": unit, "value": row[column]})
+    return bigger, smaller
+
+
+def write_atomic(path: str, data: str | bytes) -> None:
+    """Temp file in the same folder, then rename: a crash never leaves a half-written file."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="rtsent-report", description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", help="pytest --benchmark-json files")
+    parser.add_argument("--format", choices=FORMATS, default="github", help="output format (default github)")
+    parser.add_argument("--output", "-o", help="write here (atomically) instead of stdout")
+    parser.add_argument("--columns", help=f"comma-separated columns; available: {', '.join(COLUMNS)}")
+    parser.add_argument("--sort", choices=[c for c, v in COLUMNS.items() if v[2] is not None], help="sort rows by")
+    parser.add_argument("--no-pairs", action="store_true", help="leave out the pairwise McNemar table")
+    parser.add_argument("--baseline", help="earlier --benchmark-json file to gate against")
+    parser.add_argument(
+        "--max-drop",
+        type=float,
+        default=DEFAULT_MAX_DROP,
+        help=f"largest allowed drop of mean val accuracy (default {DEFAULT_MAX_DROP}: ~2 SE on 1,066)",
+    )
+    parser.add_argument("--max-slowdown", type=float, help="largest allowed train-time ratio new/baseline, e.g. 1.5")
+    parser.add_argument("--max-memory-growth", type=float, help="largest allowed peak-memory ratio new/baseline")
+    parser.add_argument("--plot", help="PNG: accuracy against trainable params, train time and peak memory")
+    parser.add_argument("--github-bigger", help="write github-action-benchmark customBiggerIsBetter JSON here")
+    parser.add_argument("--github-smaller", help="write github-action-benchmark customSmallerIsBetter JSON here")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        columns = [c.strip() for c in args.columns.split(",")] if args.columns else list(DEFAULT_COLUMNS)
+        unknown = [c for c in columns if c not in COLUMNS]
+        if unknown:
+            raise ReportError(f"unknown column(s) {unknown}; available: {', '.join(COLUMNS)}")
+        frame, headers = load_records(args.files)
+        summary = summarize(frame)
+        problems: list[str] = []
+        if args.baseline:
+            base_frame, _ = load_records([args.baseline])
+            summary, problems = gate(
+                summary,
+                summarize(base_frame),
+                max_drop=args.max_drop,
+                max_slowdown=args.max_slowdown,
+                max_memory_growth=args.max_memory_growth,
+            )
+            columns.append("Δ val acc")
+        pairs = pd.DataFrame() if args.no_pairs else pairwise(frame)
+        plot_png = None
+        if args.plot or args.format == "html":
+            from rtsent.plots import pareto_png
+
+            plot_png = pareto_png(summary)
+            if args.plot:
+                write_atomic(args.plot, plot_png)
+        text = to_text(
+            render_table(summary, columns, args.format, sort=args.sort), pairs, headers, args.format, plot_png
+        )
+        bigger, smaller = github_benchmark(summary)
+        if args.github_bigger:
+            write_atomic(args.github_bigger, json.dumps(bigger, indent=1))
+        if args.github_smaller:
+            write_atomic(args.github_smaller, json.dumps(smaller, indent=1))
+    except ReportError as error:
+        print(f"rtsent-report: {error}", file=sys.stderr)
+        return 2
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    for problem in problems:
+        print(f"rtsent-report: gate: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

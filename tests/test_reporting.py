@@ -1,0 +1,174 @@
+"""rtsent-report on hand-made benchmark files whose statistics are worked out by hand."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rtsent.plots import pareto_front
+from rtsent.reporting import bootstrap_interval, main, mcnemar, t_interval
+
+LABELS = "1" * 50 + "0" * 50
+
+
+def record(
+    row,
+    seed,
+    correct,
+    *,
+    profile="quick",
+    model="minilm-l6",
+    status="passed",
+    floor=None,
+    time_s=10.0,
+    peak=2**30,
+    trainable=1000,
+    meaningful=True,
+):
+    method = row.split("-")[0]
+    predictions = "".join(t if i < correct else ("0" if t == "1" else "1") for i, t in enumerate(LABELS))
+    info = {
+        "case": f"{row}-seed{seed}",
+        "row": row,
+        "profile": profile,
+        "model": model,
+        "method": method,
+        "lr": None,
+        "precision": row.rsplit("-", 1)[-1],
+        "seed": seed,
+        "status": status,
+        "message": "",
+        "floor": floor,
+        "accuracy_meaningful": meaningful,
+        "model_identity": "sha256:abc",
+        "data": "folder",
+        "split_hashes": {"train": "f" * 64},
+    }
+    if status in ("passed", "below_floor"):
+        info.update(
+            val_accuracy=correct / 100,
+            val_f1=correct / 100,
+            test_accuracy=correct / 100,
+            test_f1=correct / 100,
+            val_predictions=predictions,
+            val_labels=LABELS,
+            train_time_s=time_s,
+            train_peak_rss_bytes=peak,
+            trainable_params=trainable,
+            total_params=100_000,
+        )
+    return {"name": f"test_method[{row}-seed{seed}]", "extra_info": info}
+
+
+def write(path, benchmarks, profile="quick"):
+    path.write_text(
+        json.dumps(
+            {
+                "machine_info": {"rtsent": {"profile": profile, "device_name": "cpu", "torch": "2"}},
+                "commit_info": {"id": "0123456789abcdef"},
+                "datetime": "2026-11-26",
+                "benchmarks": benchmarks,
+            }
+        )
+    )
+    return str(path)
+
+
+def test_mcnemar_t_bootstrap_and_pareto_by_hand():
+    a = np.array([1, 1, 1, 0, 0], bool)
+    b = np.array([1, 0, 0, 1, 0], bool)
+    assert mcnemar(a, b) == (2, 1, 1.0)  # n=3: 2·(C(3,0)+C(3,1))/8 = 1
+    assert mcnemar(np.ones(5, bool), np.zeros(5, bool)) == (5, 0, 0.0625)  # 2/2^5
+    low, high = t_interval(np.array([0.80, 0.82, 0.84]))
+    half = 4.302652729911275 * 0.02 / math.sqrt(3)  # t(0.975, 2) · sd / √n
+    assert math.isclose(low, 0.82 - half) and math.isclose(high, 0.82 + half)
+    low, high = bootstrap_interval(np.array([True] * 80 + [False] * 20))
+    assert low < 0.8 < high and math.isclose(high - low, 2 * 1.96 * math.sqrt(0.16 / 100), rel_tol=0.15)
+    assert pareto_front([1, 2, 3, 4], [0.5, 0.7, 0.6, 0.8]) == [0, 1, 3]
+
+
+def test_table_statistics_statuses_and_pairs(tmp_path, capsys):
+    benches = [record("svm-bf16", s, c) for s, c in enumerate((80, 82, 84))]
+    benches += [record("lora-lr2e-4-bf16", s, 90) for s in range(3)]
+    benches += [record("full-lr5e-5-bf16", 0, 0, status="error")]
+    assert main([write(tmp_path / "a.json", benches)]) == 0
+    out = capsys.readouterr().out
+    svm = next(line for line in out.splitlines() if line.startswith("| svm-bf16"))
+    assert "0.820 ± 0.020" in svm and "[0.770, 0.870] t" in svm and "3 passed" in svm
+    lora = next(line for line in out.splitlines() if line.startswith("| lora"))
+    assert "**0.900 ± 0.000**" in lora  # the best validation accuracy is marked
+    assert "1 error" in next(line for line in out.splitlines() if line.startswith("| full"))
+    # svm right on 80/82/84, lora on 90 of the same 100 examples (a prefix each): 0 + 30 discordant pairs
+    pair = next(line for line in out.splitlines() if line.startswith("| svm-bf16") and "lora" in line)
+    cells = [c.strip() for c in pair.split("|")]
+    assert cells[6:8] == ["0", "24"] and float(cells[8]) == pytest.approx(2 / 2**24, rel=0.01)
+
+
+@pytest.mark.parametrize("fmt", ["github", "markdown", "plain", "html", "latex", "csv", "json"])
+def test_every_format_renders(tmp_path, capsys, fmt):
+    benches = [record("svm-bf16", 0, 80, model="<script>alert(1)</script>"), record("head-bf16", 0, 70)]
+    assert main([write(tmp_path / "a.json", benches), "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    if fmt == "json":
+        assert {row["case"] for row in json.loads(out)["rows"]} == {"svm-bf16", "head-bf16"}
+    elif fmt == "csv":
+        assert out.splitlines()[0].startswith("profile / model,case,val acc")
+    elif fmt == "html":
+        assert "<script>" not in out and "&lt;script&gt;" in out and "data:image/png;base64," in out
+    elif fmt == "latex":
+        assert "\\begin{tabular}" in out and "\\textbf{0.800}" in out
+    else:
+        assert "svm-bf16" in out and "head-bf16" in out
+
+
+def test_gate_exit_codes(tmp_path, capsys):
+    base = write(tmp_path / "base.json", [record("svm-bf16", 0, 85), record("head-bf16", 0, 80)])
+    assert main([base, "--baseline", base]) == 0
+    dropped = write(tmp_path / "new.json", [record("svm-bf16", 0, 80, time_s=30), record("head-bf16", 0, 79)])
+    assert main([dropped, "--baseline", base]) == 1
+    err = capsys.readouterr().err
+    assert "quick/svm-bf16: val accuracy fell 0.0500 (0.8500 -> 0.8000)" in err and "head-bf16" not in err
+    assert main([dropped, "--baseline", base, "--max-drop", "0.06"]) == 0
+    assert main([dropped, "--baseline", base, "--max-drop", "0.06", "--max-slowdown", "2"]) == 1
+    assert "train s grew 3.00x" in capsys.readouterr().err
+    floored = write(tmp_path / "floor.json", [record("svm-bf16", 0, 80, floor=0.81, status="below_floor")])
+    assert main([floored, "--baseline", floored]) == 1
+    assert "under its floor 0.8100" in capsys.readouterr().err
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    truncated = tmp_path / "t.json"
+    truncated.write_text('{"benchmarks": [')
+    plain = write(tmp_path / "plain.json", [{"name": "test_x", "extra_info": {}}])
+    empty = write(tmp_path / "empty.json", [])
+    cases = {
+        str(tmp_path / "missing.json"): "no such file",
+        str(truncated): "not valid JSON",
+        plain: "carries rtsent's records",
+        empty: "benchmark list is empty",
+    }
+    for path, message in cases.items():
+        assert main([path]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert main([plain.replace("plain", "empty"), "--columns", "val acc,speed"]) == 2
+    assert "unknown column(s) ['speed']" in capsys.readouterr().err
+
+
+def test_files_from_two_profiles_are_labelled(tmp_path, capsys):
+    a = write(tmp_path / "a.json", [record("svm-bf16", 0, 80)])
+    b = write(tmp_path / "b.json", [record("svm-bf16", 0, 70, profile="offline")], profile="offline")
+    assert main([a, b, "--plot", str(tmp_path / "p.png"), "--github-bigger", str(tmp_path / "g.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| quick / minilm-l6" in out and "| offline / minilm-l6" in out
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    entries = json.loads((tmp_path / "g.json").read_text())
+    assert {"name": "quick/svm-bf16 val acc", "unit": "fraction", "value": 0.8} in entries
+
+
+def test_reporter_does_not_import_torch():
+    code = "import sys, rtsent.reporting, rtsent.plots; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
