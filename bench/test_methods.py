@@ -5,13 +5,11 @@ pytest bench/ --rtsent-profile=quick --rtsent-data=../shared/data/rt-polaritydat
 
 import pytest
 
-from rtsent.runner import run_case
-
 
 def test_method(benchmark, rtsent, method, lr, precision, seed):
     config = rtsent.case_config(method=method, lr=lr, precision=precision, seed=seed)
     # rounds=1, iterations=1: a case trains once; the benchmark's time is the whole case.
-    result = benchmark.pedantic(run_case, args=(config,), kwargs={"bench": rtsent.bench}, rounds=1, iterations=1)
+    result = benchmark.pedantic(rtsent.run, args=(config,), rounds=1, iterations=1)
     benchmark.extra_info.update(result.record)  # recorded before any verdict, so a failing case keeps its record
     if result.status == "skipped":
         pytest.skip(result.message)

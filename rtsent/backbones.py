@@ -114,11 +114,9 @@ def load_backbone(source: str = DEFAULT_MODEL, *, lora_targets: tuple[str, ...] 
     try:
         config = builtin[name] if tokenizer_location else AutoConfig.from_pretrained(location, trust_remote_code=False)
         tokenizer = AutoTokenizer.from_pretrained(tokenizer_location or location, trust_remote_code=False)
-    except OSError as error:
-        if Path(location).is_dir():
-            raise BackboneSourceError(
-                f"model folder {location!r} does not load: {str(error).splitlines()[0]}"
-            ) from None
+    except (OSError, ValueError) as error:  # ValueError: unknown model type, or remote code refused
+        if Path(location).is_dir() or isinstance(error, ValueError):
+            raise BackboneSourceError(f"model {name!r} does not load: {str(error).splitlines()[0]}") from None
         raise BackboneSourceError(
             f"cannot load model {name!r}: the Hugging Face hub is not reachable and it is not cached; "
             f"pass a local folder (--rtsent-model=/path/to/model), the packaged model "

@@ -39,8 +39,9 @@ def pareto_png(summary: pd.DataFrame) -> bytes:
         scores = [v[0] for v in points["val acc"]]
         errors = [v[1] or 0 for v in points["val acc"]]
         axis.errorbar(costs, scores, yerr=errors, fmt="o", color="tab:blue", capsize=3)
-        for cost, score, name in zip(costs, scores, points["row"], strict=True):
-            axis.annotate(name, (cost, score), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        for i, (cost, score, name) in enumerate(zip(costs, scores, points["row"], strict=True)):
+            # alternate above/below so neighbours (svm and head sit close) stay readable
+            axis.annotate(name, (cost, score), textcoords="offset points", xytext=(4, 5 if i % 2 else -11), fontsize=8)
         front = pareto_front(costs, scores)
         if front:
             axis.step(

@@ -23,6 +23,12 @@ OPTIONS = {
     "data": ("RTSENT_DATA", "", "data source: hub id or folder (default: the profile's)"),
     "max-train": ("RTSENT_MAX_TRAIN", "", "stratified training-subset size (default: the profile's)"),
     "floors": ("RTSENT_FLOORS", "", "floors TOML file (default: the profile's packaged file; 'none' for no gate)"),
+    "records": (
+        "RTSENT_RECORDS",
+        "",
+        "also write every case's record here, atomically after each case (survives kills)",
+    ),
+    "resume": ("RTSENT_RESUME", "", "results file of an earlier run: reuse its passed cases instead of rerunning them"),
 }
 
 
@@ -49,8 +55,11 @@ class Session:
     max_train: int | None
     floors: dict[str, float]
     device: Any
+    records_path: str = ""
+    resume_path: str = ""
+    resume: dict[str, dict[str, Any]] = field(default_factory=dict)
     bench: Any = field(default=None, repr=False)
-    machine: dict[str, Any] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
 
     def grid(self) -> list[tuple[str, float | None, str, int]]:
         """(method, lr, precision, seed) per case; precisions given on the command line replace the profile's."""
@@ -81,6 +90,42 @@ class Session:
             recipe=self.profile.recipe(method),
         )
         return CaseConfig(**{**config.__dict__, "floor": floor_for(self.floors, config.row)})
+
+    def open(self) -> None:
+        """Load the model source and the data once, now: a bad source stops the run before any training."""
+        from rtsent.backbones import BackboneSourceError
+        from rtsent.data import DataSourceError
+        from rtsent.measuring import configure_threads
+        from rtsent.workbench import Workbench
+
+        if self.bench is not None:
+            return
+        configure_threads()
+        self.bench = Workbench(device=self.device)
+        try:
+            self.bench.backbone(self.model)
+            self.bench.splits(self.data, self.max_train)
+        except (BackboneSourceError, DataSourceError) as error:
+            raise pytest.UsageError(f"rtsent: {error}") from None
+
+    def run(self, config: Any) -> Any:
+        """A case's result: reused from --rtsent-resume when it passed there with the same inputs, else run."""
+        from rtsent.measuring import machine_facts
+        from rtsent.records import write_records
+        from rtsent.runner import CaseResult, run_case
+
+        old = self.resume.get(config.case_id)
+        same = old is not None and all(
+            old.get(k) == getattr(config, k) for k in ("profile", "model", "data", "max_train")
+        )
+        if same and old["status"] in ("passed", "below_floor"):
+            result = CaseResult(old["status"], old.get("message", ""), {**old, "resumed_from": self.resume_path})
+        else:
+            result = run_case(config, bench=self.bench)
+        if self.records_path:
+            self.records.append(result.record)
+            write_records(self.records_path, self.records, {"rtsent": machine_facts(self.device)})
+        return result
 
 
 def _split(text: str) -> list[str]:
@@ -130,6 +175,14 @@ def parse_options(get: Any) -> Session:
         if floors_text == "none"
         else load_floors(Path(floors_text) if floors_text else default_floors_path(profile.name))
     )
+    resume = {}
+    if get("resume"):
+        from rtsent.records import RecordsError, read_document, records_of
+
+        try:
+            resume = {r["case"]: r for r in records_of(read_document(get("resume")))}
+        except RecordsError as error:
+            raise ValueError(f"--rtsent-resume: {error}") from None
     return Session(
         profile=profile,
         seeds=seeds,
@@ -140,6 +193,9 @@ def parse_options(get: Any) -> Session:
         max_train=max_train,
         floors=floors,
         device=pick_device(),
+        records_path=get("records"),
+        resume_path=get("resume"),
+        resume=resume,
     )
 
 
@@ -163,17 +219,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(("method", "lr", "precision", "seed"), cases, ids=ids)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Once the grid is collected, load its model and data: a bad source fails here, before any training."""
+    if any("rtsent" in getattr(item, "fixturenames", ()) for item in items):
+        _session(config).open()
+
+
 @pytest.fixture(scope="session")
 def rtsent(request: pytest.FixtureRequest) -> Session:
     """The parsed options and the workbench whose caches every case shares."""
-    from rtsent.measuring import configure_threads
-    from rtsent.workbench import Workbench
-
     session = _session(request.config)
-    if session.bench is None:
-        configure_threads()
-        session.bench = Workbench(device=session.device)
+    session.open()
     return session
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_benchmark_generate_json(config: pytest.Config, benchmarks: list[Any], **kwargs: Any) -> Any:
+    """Drop a case that Ctrl-C cut off mid-run (no timing data): pytest-benchmark would crash on it and
+    write no JSON at all, losing every finished case."""
+    benchmarks[:] = [bench for bench in benchmarks if bench.stats.data]
+    return (yield)
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:

@@ -9,16 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from itertools import combinations
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from rtsent.records import RecordsError, read_document, records_of, write_atomic
 
 # One standard error of an accuracy near 0.8 on 1,066 examples is ~1.2 points; a drop of 2.5
 # points is ~2 standard errors: rarer than 1 in 20 by noise alone for a single seed.
@@ -67,20 +66,11 @@ def load_records(paths: Sequence[str]) -> tuple[pd.DataFrame, list[dict[str, Any
     rows, headers = [], []
     for path in paths:
         try:
-            document = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ReportError(f"{path}: no such file") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ReportError(f"{path}: not valid JSON (truncated or not a --benchmark-json file): {error}") from None
-        if not isinstance(document, dict) or not isinstance(document.get("benchmarks"), list):
-            raise ReportError(f"{path}: not a pytest-benchmark JSON file (no 'benchmarks' list)")
-        if not document["benchmarks"]:
-            raise ReportError(f"{path}: the benchmark list is empty (did every case fail to collect?)")
-        found = [b.get("extra_info", {}) for b in document["benchmarks"] if "status" in b.get("extra_info", {})]
-        if not found:
-            raise ReportError(f"{path}: none of its {len(document['benchmarks'])} benchmarks carries rtsent's records")
+            document = read_document(path)
+        except RecordsError as error:
+            raise ReportError(str(error)) from None
         headers.append(_header(path, document))
-        rows += [{**info, "file": path} for info in found]
+        rows += [{**info, "file": path} for info in records_of(document)]
     frame = pd.DataFrame(rows)
     for column in (
         "val_accuracy",
@@ -399,19 +389,6 @@ def github_benchmark(summary: pd.DataFrame) -> tuple[list[dict], list[dict]]:
     return bigger, smaller
 
 
-def write_atomic(path: str, data: str | bytes) -> None:
-    """Temp file in the same folder, then rename: a crash never leaves a half-written file."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="rtsent-report", description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", help="pytest --benchmark-json files")
@@ -471,13 +448,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_atomic(args.github_bigger, json.dumps(bigger, indent=1))
         if args.github_smaller:
             write_atomic(args.github_smaller, json.dumps(smaller, indent=1))
-    except ReportError as error:
+        if args.output:
+            write_atomic(args.output, text)
+        else:
+            sys.stdout.write(text)
+    except (ReportError, RecordsError) as error:
         print(f"rtsent-report: {error}", file=sys.stderr)
         return 2
-    if args.output:
-        write_atomic(args.output, text)
-    else:
-        sys.stdout.write(text)
     for problem in problems:
         print(f"rtsent-report: gate: {problem}", file=sys.stderr)
     return 1 if problems else 0

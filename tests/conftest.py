@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ("pytester",)
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rt-polaritydata"
 
 

@@ -1,4 +1,7 @@
-"""What `full` and `lora` share: train a sequence classifier on token ids, predict with it."""
+"""What `full` and `lora` share: train a sequence classifier on token ids, predict with it.
+
+Both take the estimator (for its recipe, lr, precision, seed) and set its learned state.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +10,28 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from rtsent.backbones import count_parameters
 from rtsent.measuring import non_embedding_parameters
-from rtsent.profiles import Recipe
-from rtsent.training import TokenCount, predict_logits, train
+from rtsent.training import predict_logits, train
 from rtsent.workbench import Task
 
 
-def fit_classifier(
-    model: nn.Module, task: Task, *, recipe: Recipe, lr: float, precision: str, seed: int
-) -> dict[str, Any]:
-    """Train `model` on the training split; returns what training measured."""
+def fit_classifier(estimator: Any, model: nn.Module, task: Task) -> None:
+    """Train `model` on the training split; sets `parameter_counts_`, `train_info_` and `model_`."""
+    estimator.parameter_counts_ = count_parameters(model)
     stats = train(
         model,
         task.input_ids("train"),
         task.labels("train"),
-        recipe=recipe,
-        lr=lr,
-        precision=precision,
+        recipe=estimator.recipe,
+        lr=estimator.lr,
+        precision=estimator.precision,
         device=task.device,
-        seed=seed,
+        seed=estimator.seed,
         pad_id=task.pad_id,
         head_modules=task.backbone.head_modules,
     )
-    return {
+    estimator.train_info_ = {
         "steps": stats.steps,
         "epochs": stats.epochs,
         "final_loss": stats.final_loss,
@@ -38,18 +40,16 @@ def fit_classifier(
         # N of the 6·N·tokens estimate (forward + backward through every non-embedding weight).
         "flop_parameters": non_embedding_parameters(model),
     }
+    estimator.model_ = model
 
 
-def predict_classifier(
-    model: nn.Module, task: Task, split: str, *, recipe: Recipe, precision: str, tokens: TokenCount | None = None
-) -> np.ndarray:
+def predict_classifier(estimator: Any, task: Task, split: str) -> np.ndarray:
     logits = predict_logits(
-        model,
+        estimator.model_,
         task.input_ids(split),
-        batch_size=recipe.eval_batch_size,
-        precision=precision,
+        batch_size=estimator.recipe.eval_batch_size,
+        precision=estimator.precision,
         device=task.device,
         pad_id=task.pad_id,
-        tokens=tokens,
     )
     return logits.argmax(-1)

@@ -6,7 +6,6 @@ from typing import Self
 
 import numpy as np
 
-from rtsent.backbones import count_parameters
 from rtsent.methods.finetune import fit_classifier, predict_classifier
 from rtsent.profiles import Recipe
 from rtsent.workbench import Task
@@ -20,13 +19,8 @@ class FullFineTune:
         self.lr = lr
 
     def fit(self, task: Task) -> Self:
-        model = task.backbone.new_model(seed=self.seed)
-        self.parameter_counts_ = count_parameters(model)
-        self.train_info_ = fit_classifier(
-            model, task, recipe=self.recipe, lr=self.lr, precision=self.precision, seed=self.seed
-        )
-        self.model_ = model
+        fit_classifier(self, task.backbone.new_model(seed=self.seed), task)
         return self
 
     def predict(self, task: Task, split: str) -> np.ndarray:
-        return predict_classifier(self.model_, task, split, recipe=self.recipe, precision=self.precision)
+        return predict_classifier(self, task, split)

@@ -7,7 +7,6 @@ from typing import Self
 
 import numpy as np
 
-from rtsent.backbones import count_parameters
 from rtsent.methods.finetune import fit_classifier, predict_classifier
 from rtsent.profiles import Recipe
 from rtsent.workbench import Task
@@ -37,12 +36,8 @@ class LoRA:
             modules_to_save=list(task.backbone.head_modules),
         )
         model = get_peft_model(task.backbone.new_model(seed=self.seed), config)
-        self.parameter_counts_ = count_parameters(model)
-        self.train_info_ = fit_classifier(
-            model, task, recipe=self.recipe, lr=self.lr, precision=self.precision, seed=self.seed
-        )
-        self.model_ = model
+        fit_classifier(self, model, task)
         return self
 
     def predict(self, task: Task, split: str) -> np.ndarray:
-        return predict_classifier(self.model_, task, split, recipe=self.recipe, precision=self.precision)
+        return predict_classifier(self, task, split)

@@ -1,0 +1,50 @@
+"""Try recipe changes on one profile without touching it: one case per JSON spec, one line each.
+
+    python scripts/try_recipes.py quick ../shared/data/rt-polaritydata \
+        '{"method": "lora", "lr": 2e-4, "head_lr": 1e-3}' '{"method": "svm", "pooling": "mean"}'
+
+Keys: method, lr, precision (default bf16), seed (default 0), model, max_train; any other key is a
+`Recipe` field replacing the profile's value. This is how the README's "Recipes" figures were measured.
+"""
+
+import json
+import sys
+import time
+from dataclasses import replace
+
+from rtsent.measuring import configure_threads, pick_device
+from rtsent.profiles import get_profile
+from rtsent.runner import CaseConfig, run_case
+from rtsent.workbench import Workbench
+
+
+def main(profile_name: str, data: str, *specs: str) -> None:
+    configure_threads()
+    profile = get_profile(profile_name)
+    bench = Workbench(device=pick_device())
+    for spec in specs:
+        fields = json.loads(spec)
+        method = fields.pop("method")
+        config = CaseConfig(
+            profile=profile.name,
+            method=method,
+            lr=fields.pop("lr", None),
+            precision=fields.pop("precision", "bf16"),
+            seed=fields.pop("seed", 0),
+            model=fields.pop("model", profile.model),
+            data=data,
+            max_train=fields.pop("max_train", profile.max_train),
+            recipe=replace(profile.recipe(method), **fields),
+        )
+        started = time.perf_counter()
+        record = run_case(config, bench=bench).record
+        nan = float("nan")
+        val, test = record.get("val_accuracy", nan), record.get("test_accuracy", nan)
+        seconds = time.perf_counter() - started
+        print(
+            f"{config.case_id} {spec} {record['status']} val={val:.4f} test={test:.4f} wall={seconds:.1f}s", flush=True
+        )
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,161 @@
+"""Failures provoked for real: bad sources at the pytest layer, a fault inside training, Ctrl-C,
+resume, atomic writes, remote code refused."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rtsent import methods
+from rtsent.backbones import BackboneSourceError, load_backbone
+from rtsent.records import write_atomic
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench" / "test_methods.py"
+
+
+def pytest_cmd(*args):
+    return [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:randomly", *args]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--rtsent-model=/nonexistent/model", "rtsent: model folder '/nonexistent/model' does not exist"),
+        ("--rtsent-max-train=99999", "max_train_samples=99999 is out of range; the training split has 8530 rows"),
+        ("--rtsent-data=/nonexistent/data", "rtsent: data folder '/nonexistent/data' does not exist"),
+    ],
+)
+def test_bad_sources_stop_before_training(tmp_path, polarity_folder, option, message):
+    started = time.perf_counter()
+    proc = subprocess.run(
+        pytest_cmd(
+            "--rtsent-profile=smoke",
+            f"--rtsent-data={polarity_folder}",
+            option,
+            f"--benchmark-json={tmp_path / 'o.json'}",
+        ),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 4, proc.stdout[-2000:]
+    assert message in proc.stdout + proc.stderr
+    assert "passed" not in proc.stdout and time.perf_counter() - started < 60
+
+
+def test_bad_floors_file_is_a_usage_error(tmp_path, polarity_folder):
+    floors = tmp_path / "f.toml"
+    for text, message in [
+        ("[svm]\nval_accuracy = 1.5\n", "[svm] val_accuracy=1.5 is not a number in [0, 1]"),
+        ("[svm\n", "does not parse"),
+    ]:
+        floors.write_text(text)
+        command = pytest_cmd("--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", f"--rtsent-floors={floors}")
+        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode == 4 and message in proc.stderr, proc.stderr
+
+
+def test_fault_inside_training_is_recorded_and_the_grid_goes_on(pytester, polarity_folder, monkeypatch):
+    from rtsent.training import train
+
+    class Exploding(methods.FullFineTune):
+        """Trains for real, then fails at its third optimizer step."""
+
+        def fit(self, task):
+            def boom(step, loss):
+                if step == 2:
+                    raise RuntimeError(f"injected fault at step {step}")
+
+            model = task.backbone.new_model(seed=self.seed)
+            train(
+                model,
+                task.input_ids("train"),
+                task.labels("train"),
+                recipe=self.recipe,
+                lr=self.lr,
+                precision=self.precision,
+                device=task.device,
+                seed=self.seed,
+                pad_id=task.pad_id,
+                on_step=boom,
+            )
+            return self
+
+    monkeypatch.setitem(methods.METHODS, "full", Exploding)
+    pytester.makepyfile(test_methods=BENCH.read_text())
+    out = pytester.path / "out.json"
+    result = pytester.runpytest_inprocess(
+        "-p", "rtsent.plugin", "--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", f"--benchmark-json={out}"
+    )
+    result.assert_outcomes(passed=4, failed=1)
+    records = {b["extra_info"]["case"]: b["extra_info"] for b in json.loads(out.read_text())["benchmarks"]}
+    assert records["full-lr1e-3-fp32-seed0"]["status"] == "error"
+    assert records["full-lr1e-3-fp32-seed0"]["message"] == "RuntimeError: injected fault at step 2"
+    assert {r["status"] for case, r in records.items() if not case.startswith("full")} == {"passed"}
+
+
+def test_ctrl_c_keeps_finished_cases_and_resume_completes_the_grid(tmp_path, polarity_folder):
+    records, out = tmp_path / "records.json", tmp_path / "out.json"
+    common = ["--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", "--rtsent-seeds=0,1,2,3,4,5"]
+    proc = subprocess.Popen(
+        pytest_cmd(*common, f"--rtsent-records={records}", f"--benchmark-json={out}"),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.time() + 240
+    while not records.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 2, output[-2000:]  # pytest's "interrupted"
+    done = json.loads(records.read_text())["benchmarks"]
+    written = json.loads(out.read_text())["benchmarks"]  # pytest-benchmark still writes what finished
+    assert 1 <= len(done) < 30 and {b["name"] for b in done} <= {b["name"] for b in written} | {done[-1]["name"]}
+    again = tmp_path / "again.json"
+    proc = subprocess.run(
+        pytest_cmd(*common, f"--rtsent-resume={records}", f"--benchmark-json={again}"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    final = [b["extra_info"] for b in json.loads(again.read_text())["benchmarks"]]
+    assert len(final) == 30
+    resumed = [r for r in final if r.get("resumed_from") == str(records)]
+    assert {r["case"] for r in resumed} == {b["extra_info"]["case"] for b in done}
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "results.json"
+    write_atomic(target, "old")
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(target, "new")
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["results.json"]
+
+
+def test_remote_code_is_never_run(tmp_path):
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    marker = tmp_path / "ran"
+    (folder / "config.json").write_text(
+        json.dumps({"model_type": "evil", "auto_map": {"AutoConfig": "evil.EvilConfig"}})
+    )
+    (folder / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    with pytest.raises(BackboneSourceError, match="model '.*evil' does not load") as caught:
+        load_backbone(str(folder))
+    assert "\n" not in str(caught.value) and not marker.exists()
