@@ -7,7 +7,7 @@ environment variable (for CI); options are checked when pytest starts, before an
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,7 @@ class Session:
             max_train=self.max_train,
             recipe=self.profile.recipe(method),
         )
-        return CaseConfig(**{**config.__dict__, "floor": floor_for(self.floors, config.row)})
+        return replace(config, floor=floor_for(self.floors, config.row))
 
     def open(self) -> None:
         """Load the model source and the data once, now: a bad source stops the run before any training."""
@@ -110,21 +110,17 @@ class Session:
 
     def run(self, config: Any) -> Any:
         """A case's result: reused from --rtsent-resume when it passed there with the same inputs, else run."""
-        from rtsent.measuring import machine_facts
-        from rtsent.records import write_records
+        from rtsent.records import reusable, write_records
         from rtsent.runner import CaseResult, run_case
 
         old = self.resume.get(config.case_id)
-        same = old is not None and all(
-            old.get(k) == getattr(config, k) for k in ("profile", "model", "data", "max_train")
-        )
-        if same and old["status"] in ("passed", "below_floor"):
+        if reusable(old, config):
             result = CaseResult(old["status"], old.get("message", ""), {**old, "resumed_from": self.resume_path})
         else:
             result = run_case(config, bench=self.bench)
         if self.records_path:
             self.records.append(result.record)
-            write_records(self.records_path, self.records, {"rtsent": machine_facts(self.device)})
+            write_records(self.records_path, self.records, {"rtsent": self.bench.facts})
         return result
 
 
@@ -247,7 +243,7 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
         return
     from rtsent.measuring import machine_facts
 
-    facts = machine_facts(session.device)
+    facts = dict(session.bench.facts) if session.bench is not None else machine_facts(session.device)
     if session.bench is not None:
         facts["matmul_flops"] = session.bench.calibrations
     machine_info["rtsent"] = {**facts, "profile": session.profile.name, "model": session.model, "data": session.data}

@@ -52,6 +52,19 @@ def records_of(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [b["extra_info"] for b in document["benchmarks"] if "status" in b.get("extra_info", {})]
 
 
+# What must match for an earlier record to stand in for a case (the case id holds method, lr, precision, seed).
+RESUME_IDENTITY = ("profile", "model", "data", "max_train")
+
+
+def reusable(previous: dict[str, Any] | None, config: Any) -> bool:
+    """True when `previous` (an earlier run's record of the same case id) passed with the same inputs."""
+    return (
+        previous is not None
+        and previous.get("status") in ("passed", "below_floor")
+        and all(previous.get(key) == getattr(config, key) for key in RESUME_IDENTITY)
+    )
+
+
 def write_records(path: str | Path, records: list[dict[str, Any]], machine_info: dict[str, Any]) -> None:
     """rtsent's own results file, rewritten atomically after every case: survives a kill -9."""
     document = {

@@ -99,6 +99,7 @@ def identity(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
         "recipe": config.recipe.as_dict(),
         "floor": config.floor,
         "device": str(bench.device),
+        "machine": bench.facts,  # device name, torch/transformers/peft/datasets/sklearn versions
     }
 
 

@@ -12,7 +12,7 @@ import torch
 
 from rtsent.backbones import Backbone, load_backbone
 from rtsent.data import SPLITS, load_splits, split_hash, tokenize
-from rtsent.measuring import matmul_flops, measure
+from rtsent.measuring import machine_facts, matmul_flops, measure
 from rtsent.training import TokenCount, pooled_features
 
 
@@ -63,6 +63,7 @@ class Workbench:
         self._ids: dict[tuple, list[list[int]]] = {}
         self._features: dict[tuple, Features] = {}
         self._flops: dict[str, float] = {}
+        self._facts: dict[str, Any] | None = None
 
     def backbone(self, source: str) -> Backbone:
         if source not in self._backbones:
@@ -116,6 +117,13 @@ class Workbench:
         if precision not in self._flops:
             self._flops[precision] = matmul_flops(self.device, precision)
         return self._flops[precision]
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """Device and library identity, read once per session."""
+        if self._facts is None:
+            self._facts = machine_facts(self.device)
+        return self._facts
 
     @property
     def calibrations(self) -> dict[str, float]:

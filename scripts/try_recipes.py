@@ -41,8 +41,11 @@ def main(profile_name: str, data: str, *specs: str) -> None:
         nan = float("nan")
         val, test = record.get("val_accuracy", nan), record.get("test_accuracy", nan)
         seconds = time.perf_counter() - started
+        train, padding = record.get("train_time_s", nan), record.get("train_padding_share") or 0.0
         print(
-            f"{config.case_id} {spec} {record['status']} val={val:.4f} test={test:.4f} wall={seconds:.1f}s", flush=True
+            f"{config.case_id} {spec} {record['status']} val={val:.4f} test={test:.4f} train={train:.1f}s "
+            f"padding={padding:.1%} wall={seconds:.1f}s",
+            flush=True,
         )
 
 
