@@ -128,7 +128,7 @@ def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
         method = get_method(config.method)(
             recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr
         )
-        if config.method in ("svm", "head"):  # the shared frozen pass, timed apart from training
+        if getattr(method, "uses_frozen_features", False):  # the shared frozen pass, timed apart from training
             features = [
                 task.features(
                     s,

@@ -18,7 +18,10 @@ from rtsent.workbench import Task
 
 
 class Method(Protocol):
-    """After `fit`: `parameter_counts_` = (trainable, total), `train_info_` = what training measured."""
+    """After `fit`: `parameter_counts_` = (trainable, total), `train_info_` = what training measured.
+
+    A method that reads the frozen backbone's features sets the class attribute `uses_frozen_features`.
+    """
 
     parameter_counts_: tuple[int, int]
     train_info_: dict

@@ -14,6 +14,8 @@ from rtsent.workbench import Task
 
 
 class FrozenSVM:
+    uses_frozen_features = True  # the runner times the shared frozen pass apart from training
+
     def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float | None = None) -> None:
         self.recipe = recipe
         self.precision = precision

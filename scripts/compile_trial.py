@@ -1,0 +1,45 @@
+"""Does torch.compile pay for a short fine-tune? Times one epoch of full fine-tuning on the quick
+subset (63 steps, bf16, length-grouped), eager against torch.compile(dynamic=True), compile included.
+
+    python scripts/compile_trial.py ../shared/data/rt-polaritydata eager compile
+"""
+
+import sys
+import time
+from dataclasses import replace
+
+import torch
+
+from rtsent.measuring import configure_threads, pick_device
+from rtsent.profiles import get_profile
+from rtsent.training import train
+from rtsent.workbench import Workbench
+
+
+def main(data: str, *modes: str) -> None:
+    configure_threads()
+    bench = Workbench(device=pick_device())
+    task = bench.task(model="minilm-l6", data=data, max_train=2000, max_length=None)
+    recipe = replace(get_profile("quick").recipe("full"), epochs=1)
+    for mode in modes:
+        model = task.backbone.new_model(seed=0)
+        if mode == "compile":
+            model = torch.compile(model, dynamic=True)  # lengths vary per batch: one dynamic graph
+        started = time.perf_counter()
+        stats = train(
+            model,
+            task.input_ids("train"),
+            task.labels("train"),
+            recipe=recipe,
+            lr=5e-5,
+            precision="bf16",
+            device=task.device,
+            seed=0,
+            pad_id=task.pad_id,
+        )
+        seconds = time.perf_counter() - started
+        print(f"{mode}: {stats.steps} steps in {seconds:.1f}s, final loss {stats.final_loss:.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
