@@ -28,6 +28,7 @@ class Recipe:
     eval_batch_size: int = 256
     pooling: str = "cls"  # frozen features: "cls" (the study) or attention-masked "mean"
     svm_c: float = 1.0
+    svm_standardize: bool = True  # StandardScaler before LinearSVC (quick: val 0.708 vs 0.704 raw)
     length_grouped: bool = True  # batches of similar length (shuffled with the seed): less padding
     max_grad_norm: float = 1.0
     head_lr: float | None = None  # lr of the classification head in full/lora; None = the case's lr
