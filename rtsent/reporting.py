@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rtsent.records import RecordsError, read_document, records_of, write_atomic
+from rtsent.stats import bootstrap_interval, mcnemar, t_interval
 
 # One standard error of an accuracy near 0.8 on 1,066 examples is ~1.2 points; a drop of 2.5
 # points is ~2 standard errors: rarer than 1 in 20 by noise alone for a single seed.
@@ -109,33 +110,6 @@ def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
         "date": document.get("datetime", "?"),
         "commit": str(document.get("commit_info", {}).get("id", "?"))[:12],
     }
-
-
-def t_interval(values: np.ndarray) -> tuple[float, float]:
-    """95% t interval of the mean over seeds."""
-    from scipy import stats
-
-    n = len(values)
-    half = stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n)
-    return values.mean() - half, values.mean() + half
-
-
-def bootstrap_interval(correct: np.ndarray, *, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """95% percentile interval of accuracy, resampling examples (one seed's per-example correctness)."""
-    rng = np.random.default_rng(seed)
-    means = correct[rng.integers(0, len(correct), size=(resamples, len(correct)))].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
-
-
-def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> tuple[int, int, float]:
-    """Exact McNemar test: (A right & B wrong, A wrong & B right, two-sided p)."""
-    b = int(np.sum(correct_a & ~correct_b))
-    c = int(np.sum(~correct_a & correct_b))
-    n = b + c
-    if n == 0:
-        return b, c, 1.0
-    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2**n
-    return b, c, min(1.0, 2 * tail)
 
 
 def _correct(record: pd.Series) -> np.ndarray:

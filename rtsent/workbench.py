@@ -94,8 +94,7 @@ class Workbench:
     def features(self, task: Task, split: str, *, pooling: str, precision: str, batch_size: int) -> Features:
         key = (task.backbone.identity, task.split_hashes[split], task.max_length, pooling, precision)
         if key not in self._features:
-            torch.manual_seed(0)  # the head's random init does not touch the encoder's outputs
-            model = task.backbone.new_model(seed=0)
+            model = task.backbone.new_model(seed=0)  # the head's random init does not touch the encoder
             tokens = TokenCount()
             with measure(self.device) as window:
                 values = pooled_features(

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from rtsent.plots import pareto_front
-from rtsent.reporting import bootstrap_interval, main, mcnemar, t_interval
+from rtsent.reporting import main
+from rtsent.stats import bootstrap_interval, mcnemar, t_interval
 
 LABELS = "1" * 50 + "0" * 50
 
