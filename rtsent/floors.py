@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 from rtsent.methods import METHODS
+from rtsent.records import STATUS_WITH_METRICS
 
 FLOORS_DIR = Path(__file__).parent / "floors"
 
@@ -57,7 +58,7 @@ def suggest_floors(records: list[dict], *, validation_size: int = 1066) -> str:
 
     rows: dict[str, list[tuple[int, float]]] = {}
     for record in records:
-        if record.get("status") in ("passed", "below_floor") and record.get("accuracy_meaningful", True):
+        if record.get("status") in STATUS_WITH_METRICS and record.get("accuracy_meaningful", True):
             rows.setdefault(record["row"].rsplit("-", 1)[0], []).append((record["seed"], record["val_accuracy"]))
     lines = []
     for key, measured in rows.items():

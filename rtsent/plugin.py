@@ -243,7 +243,8 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
         return
     from rtsent.measuring import machine_facts
 
-    facts = dict(session.bench.facts) if session.bench is not None else machine_facts(session.device)
-    if session.bench is not None:
-        facts["matmul_flops"] = session.bench.calibrations
+    if session.bench is None:  # no case ran
+        facts = machine_facts(session.device)
+    else:
+        facts = {**session.bench.facts, "matmul_flops": session.bench.calibrations}
     machine_info["rtsent"] = {**facts, "profile": session.profile.name, "model": session.model, "data": session.data}

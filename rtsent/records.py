@@ -11,6 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+# Statuses whose records carry metrics (a case under its floor still measured everything).
+STATUS_WITH_METRICS = ("passed", "below_floor")
+
 
 class RecordsError(ValueError):
     """A results file that cannot be used; the message is one line."""
@@ -60,7 +63,7 @@ def reusable(previous: dict[str, Any] | None, config: Any) -> bool:
     """True when `previous` (an earlier run's record of the same case id) passed with the same inputs."""
     return (
         previous is not None
-        and previous.get("status") in ("passed", "below_floor")
+        and previous.get("status") in STATUS_WITH_METRICS
         and all(previous.get(key) == getattr(config, key) for key in RESUME_IDENTITY)
     )
 

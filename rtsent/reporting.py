@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rtsent.records import RecordsError, read_document, records_of, write_atomic
+from rtsent.records import STATUS_WITH_METRICS, RecordsError, read_document, records_of, write_atomic
 from rtsent.stats import bootstrap_interval, mcnemar, t_interval
 
 # One standard error of an accuracy near 0.8 on 1,066 examples is ~1.2 points; a drop of 2.5
@@ -40,22 +40,9 @@ COLUMNS = {
     "n": ("seed", "count", None),
     "status": ("status", "statuses", None),
 }
-DEFAULT_COLUMNS = [
-    "val acc",
-    "val acc 95% CI",
-    "val F1",
-    "test acc",
-    "test F1",
-    "train s",
-    "features s",
-    "peak MiB",
-    "trainable",
-    "trainable %",
-    "n",
-    "status",
-]
+DEFAULT_COLUMNS = [name for name in COLUMNS if name != "tokens/s"]  # tokens/s on request (--columns)
+_ACCURACY = {"val acc", "val F1", "test acc", "test F1"}  # best marked among rows with real weights only
 FORMATS = ("github", "markdown", "plain", "html", "latex", "csv", "json")
-STATUS_OK = ("passed", "below_floor")  # cases whose metrics exist
 
 
 class ReportError(ValueError):
@@ -123,7 +110,7 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (profile, model, row) with numeric aggregates; failed cases counted in `status`."""
     out = []
     for key, group in frame.groupby(KEYS, sort=False, dropna=False):
-        ok = group[group["status"].isin(STATUS_OK)]
+        ok = group[group["status"].isin(STATUS_WITH_METRICS)]
         row: dict[str, Any] = dict(zip(KEYS, key, strict=True))
         row["method"], row["lr"], row["precision"] = group.iloc[0][["method", "lr", "precision"]]
         row["meaningful"] = bool(group.get("accuracy_meaningful", pd.Series([True])).fillna(True).all())
@@ -164,7 +151,7 @@ def _interval(ok: pd.DataFrame, values: pd.Series) -> tuple[float, float, str] |
 
 def pairwise(frame: pd.DataFrame) -> pd.DataFrame:
     """McNemar on validation predictions for every pair of rows, discordant counts summed over shared seeds."""
-    ok = frame[frame["status"].isin(STATUS_OK)]
+    ok = frame[frame["status"].isin(STATUS_WITH_METRICS)]
     rows = []
     for (ka, a), (kb, b) in combinations(ok.groupby(KEYS, sort=False), 2):
         if ka[:2] != kb[:2]:
@@ -238,9 +225,6 @@ def render_table(summary: pd.DataFrame, columns: list[str], fmt: str, *, sort: s
             for v, value in zip(summary[name], values, strict=True)
         ]
     return shown
-
-
-_ACCURACY = {"val acc", "val F1", "test acc", "test F1"}
 
 
 def header_text(headers: list[dict[str, Any]]) -> list[str]:

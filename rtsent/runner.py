@@ -23,8 +23,6 @@ from rtsent.profiles import PRECISIONS, Recipe
 from rtsent.training import Diverged
 from rtsent.workbench import Workbench
 
-STATUSES = ("passed", "below_floor", "diverged", "oom", "error", "skipped")
-
 
 def format_lr(lr: float) -> str:
     """2e-4 -> "2e-4", 5e-05 -> "5e-5", 0.001 -> "1e-3": the form case ids use."""

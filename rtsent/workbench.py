@@ -62,6 +62,7 @@ class Workbench:
         self._tokenized: dict[tuple, Any] = {}
         self._ids: dict[tuple, list[list[int]]] = {}
         self._features: dict[tuple, Features] = {}
+        self._encoders: dict[str, torch.nn.Module] = {}
         self._flops: dict[str, float] = {}
         self._facts: dict[str, Any] | None = None
 
@@ -94,11 +95,10 @@ class Workbench:
     def features(self, task: Task, split: str, *, pooling: str, precision: str, batch_size: int) -> Features:
         key = (task.backbone.identity, task.split_hashes[split], task.max_length, pooling, precision)
         if key not in self._features:
-            model = task.backbone.new_model(seed=0)  # the head's random init does not touch the encoder
             tokens = TokenCount()
             with measure(self.device) as window:
                 values = pooled_features(
-                    model,
+                    self._encoder(task.backbone),
                     task.input_ids(split),
                     pooling=pooling,
                     precision=precision,
@@ -108,8 +108,14 @@ class Workbench:
                     tokens=tokens,
                 )
             self._features[key] = Features(values, window.seconds, tokens, window.peak_rss_bytes)
-            del model
         return self._features[key]
+
+    def _encoder(self, backbone: Backbone) -> torch.nn.Module:
+        """The frozen model behind the features, loaded once per backbone rather than once per split."""
+        if backbone.identity not in self._encoders:
+            # seed 0: the head's random init never touches the encoder's outputs
+            self._encoders[backbone.identity] = backbone.new_model(seed=0)
+        return self._encoders[backbone.identity]
 
     def attainable_flops(self, precision: str) -> float:
         """Dense matmul FLOP/s in `precision`, calibrated once per session (about a second)."""
