@@ -214,3 +214,15 @@ def freeze_encoder(model: nn.Module, head_modules: tuple[str, ...]) -> None:
     """requires_grad only on the named head modules (e.g. DistilBERT's pre_classifier + classifier)."""
     for name, parameter in model.named_parameters():
         parameter.requires_grad = name.split(".")[0] in head_modules
+
+
+def store_frozen_linears(model: nn.Module, dtype: torch.dtype) -> int:
+    """Keep frozen `nn.Linear` weights in `dtype` (the autocast dtype); returns how many.
+
+    Autocast caches its low-precision copy only of weights that require grad, so a frozen weight
+    is cast again at every call; stored in that dtype it is used as is: the same values, no casts.
+    """
+    frozen = [m for m in model.modules() if isinstance(m, nn.Linear) and not m.weight.requires_grad]
+    for module in frozen:
+        module.to(dtype)
+    return len(frozen)

@@ -17,6 +17,47 @@ from rtsent.profiles import Recipe
 # Mega-batch factor for length grouping: shuffle, cut into chunks of this many batches, sort each
 # chunk by length. Batches stay random across the epoch but hold similar lengths.
 GROUP_CHUNK = 50
+# Losses are checked for NaN/inf every this many steps, not each step: `.item()` per step makes the
+# host wait for the GPU at every step. The reported step is still the first bad one.
+CHECK_EVERY = 32
+
+
+class MaskDropout(nn.Module):
+    """Inverted dropout like `nn.Dropout`, its Bernoulli mask cut from 16-bit slices of 64-bit draws.
+
+    On CPU, torch's dropout draws one double per element, serially: 2.1 ms for a (32, 28, 384)
+    tensor, about a quarter of a LoRA step on 2 cores; this takes 0.7 ms. The keep probability is
+    rounded to a multiple of 1/65,536. Same generator, so a seed still fixes every mask.
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p  # read by attention layers that pass it on to their attention kernel
+        # keep an element when its int16 slice is below this: P(keep) = round((1 - p) * 2^16) / 2^16
+        self.threshold = -(2**15) + round((1 - p) * 2**16)
+        self._words = torch.empty(0, dtype=torch.int64)  # scratch for the random draws, not state
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        n, words = x.numel(), (x.numel() + 3) // 4
+        if self._words.numel() < words or self._words.device != x.device:
+            # Reused between calls: a fresh (page-faulting) allocation cost more than the draws.
+            self._words = torch.empty(words, dtype=torch.int64, device=x.device)
+        bits = self._words[:words].random_(-(2**63), None)  # uniform over all 64 bits
+        keep = bits.view(torch.int16)[:n].view(x.shape) < self.threshold
+        return x.mul(keep).mul_(1 / (1 - self.p))
+
+
+def use_mask_dropout(model: nn.Module) -> int:
+    """Swap every `nn.Dropout` in `model` for a `MaskDropout` of the same p; returns how many."""
+    swapped = 0
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if type(child) is nn.Dropout:
+                setattr(parent, name, MaskDropout(child.p).train(child.training))
+                swapped += 1
+    return swapped
 
 
 class Diverged(RuntimeError):
@@ -34,9 +75,11 @@ class TokenCount:
     real: int = 0
     slots: int = 0
 
-    def add(self, mask: torch.Tensor) -> None:
-        self.real += int(mask.sum())
-        self.slots += mask.numel()
+    def add(self, rows: Sequence[Sequence[int]]) -> None:
+        """Count a batch padded to its longest row, from the host-side rows (no device sync)."""
+        lengths = [len(row) for row in rows]
+        self.real += sum(lengths)
+        self.slots += len(lengths) * max(lengths)
 
     @property
     def padding_share(self) -> float:
@@ -84,6 +127,7 @@ class TrainStats:
     epochs: float
     final_loss: float
     tokens: TokenCount
+    dropout: str  # "torch" or "mask" (MaskDropout, on CPU)
 
 
 def make_optimizer(
@@ -107,7 +151,10 @@ def make_optimizer(
         key = (recipe.head_lr if in_head else lr, recipe.weight_decay if parameter.ndim >= 2 else 0.0)
         groups.setdefault(key, []).append(parameter)
     optimizer = torch.optim.AdamW(
-        [{"params": ps, "lr": group_lr, "weight_decay": wd} for (group_lr, wd), ps in groups.items()]
+        [{"params": ps, "lr": group_lr, "weight_decay": wd} for (group_lr, wd), ps in groups.items()],
+        # One pass over each parameter instead of a pass per arithmetic step: on 2 CPU cores the
+        # default (foreach) AdamW took 87 ms of a 377 ms full fine-tuning step, fused 12 ms.
+        fused=True,
     )
     return optimizer, get_linear_schedule_with_warmup(optimizer, round(recipe.warmup_ratio * total_steps), total_steps)
 
@@ -124,15 +171,19 @@ def train(
     seed: int,
     pad_id: int,
     head_modules: tuple[str, ...] = (),
-    on_step: Callable[[int, float], None] | None = None,
+    on_step: Callable[[int, torch.Tensor], None] | None = None,
 ) -> TrainStats:
     """Train the parameters of `model` that require grad: AdamW, linear warmup then linear decay.
 
-    Fractional `recipe.epochs` stop part-way through the last epoch.
+    Fractional `recipe.epochs` stop part-way through the last epoch. `on_step(step, loss)` gets the
+    detached loss tensor (reading it synchronizes a GPU).
     """
     lengths = np.array([len(row) for row in input_ids])
     per_epoch = math.ceil(len(lengths) / recipe.batch_size)
     total_steps = max(1, round(recipe.epochs * per_epoch))
+    model.to(device).train()  # before the optimizer, which picks its kernels by the parameters' device
+    # CUDA's dropout is one fused kernel already; the CPU's is the slow serial one MaskDropout replaces.
+    dropout = "mask" if device.type == "cpu" and use_mask_dropout(model) else "torch"
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     parameters = [p for _, p in named]
     optimizer, schedule = make_optimizer(
@@ -142,19 +193,17 @@ def train(
     labels_t = torch.as_tensor(labels, dtype=torch.long)
     tokens = TokenCount()
     torch.manual_seed(seed)  # dropout masks
-    model.to(device).train()
-    step, loss_value = 0, float("nan")
+    step, losses, final_loss = 0, [], float("nan")
     epoch = 0
     while step < total_steps:
         for batch in train_batches(lengths, recipe.batch_size, seed=seed, epoch=epoch, grouped=recipe.length_grouped):
-            ids, mask = pad([input_ids[i] for i in batch], pad_id, device)
-            tokens.add(mask)
+            rows = [input_ids[i] for i in batch]
+            ids, mask = pad(rows, pad_id, device)
+            tokens.add(rows)
             with autocast(device, precision):
                 logits = model(input_ids=ids, attention_mask=mask).logits
             loss = nn.functional.cross_entropy(logits.float(), labels_t[batch].to(device))
-            loss_value = loss.item()
-            if not math.isfinite(loss_value):
-                raise Diverged(step, loss_value)
+            losses.append(loss.detach())
             optimizer.zero_grad(set_to_none=True)
             if scaler is not None:
                 scaler.scale(loss).backward()
@@ -168,12 +217,25 @@ def train(
                 optimizer.step()
             schedule.step()
             if on_step is not None:
-                on_step(step, loss_value)
+                on_step(step, losses[-1])
             step += 1
+            if len(losses) == CHECK_EVERY or step >= total_steps:
+                final_loss = _check_finite(losses, first_step=step - len(losses))
+                losses = []
             if step >= total_steps:
                 break
         epoch += 1
-    return TrainStats(steps=step, epochs=step / per_epoch, final_loss=loss_value, tokens=tokens)
+    return TrainStats(steps=step, epochs=step / per_epoch, final_loss=final_loss, tokens=tokens, dropout=dropout)
+
+
+def _check_finite(losses: list[torch.Tensor], *, first_step: int) -> float:
+    """Raise `Diverged` at the first non-finite loss of a window of steps; else the window's last loss."""
+    values = torch.stack(losses).float().cpu()
+    bad = torch.nonzero(~torch.isfinite(values))
+    if len(bad):
+        index = int(bad[0])
+        raise Diverged(first_step + index, float(values[index]))
+    return float(values[-1])
 
 
 def _encoder_outputs(
@@ -193,9 +255,10 @@ def _encoder_outputs(
     model.to(device).eval()
     with torch.inference_mode(), autocast(device, precision):
         for batch in eval_batches(lengths, batch_size):
-            ids, mask = pad([input_ids[i] for i in batch], pad_id, device)
+            rows = [input_ids[i] for i in batch]
+            ids, mask = pad(rows, pad_id, device)
             if tokens is not None:
-                tokens.add(mask)
+                tokens.add(rows)
             values = reduce(model, ids, mask).float().cpu().numpy()
             if out is None:
                 out = np.empty((len(lengths), *values.shape[1:]), dtype=np.float32)

@@ -37,6 +37,7 @@ def fit_classifier(estimator: Any, model: nn.Module, task: Task) -> None:
         "final_loss": stats.final_loss,
         "train_tokens": stats.tokens.real,
         "train_padding_share": stats.tokens.padding_share,
+        "dropout": stats.dropout,
         # N of the 6·N·tokens estimate (forward + backward through every non-embedding weight).
         "flop_parameters": non_embedding_parameters(model),
     }

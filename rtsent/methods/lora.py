@@ -7,6 +7,8 @@ from typing import Self
 
 import numpy as np
 
+from rtsent.backbones import store_frozen_linears
+from rtsent.measuring import DTYPES
 from rtsent.methods.finetune import fit_classifier, predict_classifier
 from rtsent.profiles import Recipe
 from rtsent.workbench import Task
@@ -36,6 +38,8 @@ class LoRA:
             modules_to_save=list(task.backbone.head_modules),
         )
         model = get_peft_model(task.backbone.new_model(seed=self.seed), config)
+        if self.precision in ("fp16", "bf16"):
+            store_frozen_linears(model, DTYPES[self.precision])
         fit_classifier(self, model, task)
         return self
 
