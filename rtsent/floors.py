@@ -75,9 +75,9 @@ def suggest_floors(records: list[dict], *, validation_size: int = 1066) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    import json
+if __name__ == "__main__":  # python -m rtsent.floors RESULTS.json [MORE.json ...]: the floors TOML
     import sys
 
-    document = json.loads(Path(sys.argv[1]).read_text())
-    print(suggest_floors([b["extra_info"] for b in document["benchmarks"]]))
+    from rtsent.records import read_document, records_of
+
+    print(suggest_floors([record for path in sys.argv[1:] for record in records_of(read_document(path))]))

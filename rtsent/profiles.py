@@ -134,7 +134,7 @@ PROFILES: dict[str, Profile] = {
         max_train=None,
         grid=_grid("bf16", "bf16", head_lr=1e-2, full_lr=5e-5),
         recipes=_TUNED,
-        description="packaged MiniLM, the data folder, full splits, tuned recipes (2 CPU cores: ~10 min a seed)",
+        description="packaged MiniLM, the data folder, full splits, tuned recipes (2 CPU cores: ~8 min a seed)",
     ),
     "quick": Profile(
         name="quick",

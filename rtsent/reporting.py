@@ -37,10 +37,15 @@ COLUMNS = {
     "trainable": ("trainable_params", "first", False),
     "trainable %": ("trainable_pct", "first", False),
     "tokens/s": ("train_tokens_per_s", "mean", True),
+    "FLOP/s used": ("flops_utilization", "mean", True),  # achieved (6·N·tokens) / calibrated matmul peak
+    "padding %": ("train_padding_pct", "mean", False),
+    "eval s": ("eval_time_s", "mean", False),
+    "reserved MiB": ("reserved_mib", "max", False),  # CUDA allocator's reserved peak during training
     "n": ("seed", "count", None),
     "status": ("status", "statuses", None),
 }
-DEFAULT_COLUMNS = [name for name in COLUMNS if name != "tokens/s"]  # tokens/s on request (--columns)
+_ON_REQUEST = {"tokens/s", "FLOP/s used", "padding %", "eval s", "reserved MiB"}  # shown when --columns names them
+DEFAULT_COLUMNS = [name for name in COLUMNS if name not in _ON_REQUEST]
 _ACCURACY = {"val acc", "val F1", "test acc", "test F1"}  # best marked among rows with real weights only
 FORMATS = ("github", "markdown", "plain", "html", "latex", "csv", "json")
 
@@ -68,6 +73,10 @@ def load_records(paths: Sequence[str]) -> tuple[pd.DataFrame, list[dict[str, Any
         "train_time_s",
         "feature_time_s",
         "train_tokens_per_s",
+        "flops_utilization",
+        "train_padding_share",
+        "eval_time_s",
+        "train_cuda_max_reserved_bytes",
         "trainable_params",
         "total_params",
         "floor",
@@ -79,6 +88,8 @@ def load_records(paths: Sequence[str]) -> tuple[pd.DataFrame, list[dict[str, Any
     cuda = peak.iloc[:, 0] if "train_cuda_max_allocated_bytes" in frame else None
     frame["peak_mib"] = (cuda if cuda is not None and cuda.notna().any() else peak.max(axis=1)) / 2**20
     frame["trainable_pct"] = 100 * frame["trainable_params"] / frame["total_params"]
+    frame["train_padding_pct"] = 100 * frame["train_padding_share"]
+    frame["reserved_mib"] = frame["train_cuda_max_reserved_bytes"] / 2**20
     return frame, headers
 
 
@@ -192,7 +203,11 @@ def _fmt(name: str, value: Any, best: bool, marker: str) -> str:
         text = f"{int(value):,}"
     elif name == "trainable %":
         text = f"{value:.3g}%"
-    elif name in ("train s", "features s", "peak MiB", "tokens/s"):
+    elif name == "FLOP/s used":
+        text = f"{value:.0%}"
+    elif name == "padding %":
+        text = f"{value:.1f}%"
+    elif name in ("train s", "features s", "eval s", "peak MiB", "reserved MiB", "tokens/s"):
         text = f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
     else:
         text = str(value)
@@ -355,6 +370,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--columns", help=f"comma-separated columns; available: {', '.join(COLUMNS)}")
     parser.add_argument("--sort", choices=[c for c, v in COLUMNS.items() if v[2] is not None], help="sort rows by")
     parser.add_argument("--no-pairs", action="store_true", help="leave out the pairwise McNemar table")
+    parser.add_argument("--per-seed", action="store_true", help="one row per seed instead of seeds aggregated")
     parser.add_argument("--baseline", help="earlier --benchmark-json file to gate against")
     parser.add_argument(
         "--max-drop",
@@ -378,6 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown:
             raise ReportError(f"unknown column(s) {unknown}; available: {', '.join(COLUMNS)}")
         frame, headers = load_records(args.files)
+        if args.per_seed:
+            frame["row"] = frame["row"] + "-seed" + frame["seed"].astype(str)
         summary = summarize(frame)
         problems: list[str] = []
         if args.baseline:

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Time the `seed` grid (the study's settings) on a CUDA GPU, DistilBERT architecture without weights.
 #
-#   scripts/gpu-seed-grid.sh MODEL DATA OUT
+#   [SEEDS=0,1] scripts/gpu-seed-grid.sh MODEL DATA OUT
 #
 # MODEL: e.g. random:distilbert-base-uncased, or random:FOLDER (a config.json plus tokenizer files,
 # for a machine without the packaged MiniLM); DATA: the rt-polaritydata folder; OUT: where the JSON
-# and the reports go. Run 1 is the study's five cases (svm/head/full fp32, LoRA fp16) in one process:
+# and the reports go. SEEDS: a later seed's cases run warm (CUDA kernels loaded, allocator primed).
+# Run 1 is the study's five cases (svm/head/full fp32, LoRA fp16) in one process:
 # pytest's own "in N s" is the wall time without interpreter start and imports. Run 2 adds the other
 # precisions (fp32, fp16, bf16 for every method), reusing run 1's cases. A failing case does not stop
 # the script: its record says why.
@@ -14,7 +15,7 @@ model=$1 data=$2 out=$3
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1
 common=(bench/ -q -p no:cacheprovider --rtsent-profile=seed --rtsent-model="$model" --rtsent-data="$data"
-    --rtsent-floors=none)
+    --rtsent-floors=none --rtsent-seeds="${SEEDS:-0}")
 
 log="$out/log.txt"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$log"

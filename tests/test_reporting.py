@@ -108,6 +108,22 @@ def test_table_statistics_statuses_and_pairs(tmp_path, capsys):
     assert cells[6:8] == ["0", "24"] and float(cells[8]) == pytest.approx(2 / 2**24, rel=0.01)
 
 
+def test_per_seed_rows_and_columns_on_request(tmp_path, capsys):
+    benches = [record("full-lr2e-5-fp32", s, c) for s, c in enumerate((80, 84))]
+    for bench, (reserved, used) in zip(benches, ((3 * 2**30, 0.25), (2**30, 0.35)), strict=True):
+        bench["extra_info"].update(train_cuda_max_reserved_bytes=reserved, flops_utilization=used)
+    path = write(tmp_path / "a.json", benches)
+    assert main([path, "--no-pairs", "--columns", "val acc,reserved MiB,FLOP/s used"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| full"))
+    assert [c.strip(" *") for c in row.split("|")[2:5]] == ["0.820 ± 0.028", "3,072", "30%"]
+    assert main([path, "--no-pairs", "--per-seed", "--columns", "val acc,reserved MiB"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| full")]
+    assert [[c.strip(" *") for c in r.split("|")[1:4]] for r in rows] == [
+        ["full-lr2e-5-fp32-seed0", "0.800", "3,072"],
+        ["full-lr2e-5-fp32-seed1", "0.840", "1,024"],
+    ]
+
+
 @pytest.mark.parametrize("fmt", ["github", "markdown", "plain", "html", "latex", "csv", "json"])
 def test_every_format_renders(tmp_path, capsys, fmt):
     benches = [record("svm-bf16", 0, 80, model="<script>alert(1)</script>"), record("head-bf16", 0, 70)]
