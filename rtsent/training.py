@@ -26,7 +26,7 @@ class MaskDropout(nn.Module):
     """Inverted dropout like `nn.Dropout`, its Bernoulli mask cut from 16-bit slices of 64-bit draws.
 
     On CPU, torch's dropout draws one double per element, serially; on 2 cores its masks took about
-    a quarter of a LoRA step (`scripts/step_profile.py DATA lora --torch-dropout --ops 10`). Four
+    a quarter of a LoRA step (`scripts/step_profile.py DATA lora --torch-dropout --ops 12`). Four
     masks come from each 64-bit draw here. The keep probability is rounded to a multiple of
     1/65,536; the draws come from torch's generator, so a seed still fixes every mask.
     """
