@@ -63,7 +63,7 @@ def test_bad_floors_file_is_a_usage_error(tmp_path, polarity_folder):
 
 
 def test_fault_inside_training_is_recorded_and_the_grid_goes_on(pytester, polarity_folder, monkeypatch):
-    from rtsent.training import train
+    from rtsent.methods.finetune import fit_classifier
 
     class Exploding(methods.FullFineTune):
         """Trains for real, then fails at its third optimizer step."""
@@ -73,19 +73,7 @@ def test_fault_inside_training_is_recorded_and_the_grid_goes_on(pytester, polari
                 if step == 2:
                     raise RuntimeError(f"injected fault at step {step}")
 
-            model = task.backbone.new_model(seed=self.seed)
-            train(
-                model,
-                task.input_ids("train"),
-                task.labels("train"),
-                recipe=self.recipe,
-                lr=self.lr,
-                precision=self.precision,
-                device=task.device,
-                seed=self.seed,
-                pad_id=task.pad_id,
-                on_step=boom,
-            )
+            fit_classifier(self, task.backbone.new_model(seed=self.seed), task, on_step=boom)
             return self
 
     monkeypatch.setitem(methods.METHODS, "full", Exploding)

@@ -5,9 +5,11 @@ Both take the estimator (for its recipe, lr, precision, seed) and set its learne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from rtsent.backbones import count_parameters
@@ -16,8 +18,13 @@ from rtsent.training import predict_logits, train
 from rtsent.workbench import Task
 
 
-def fit_classifier(estimator: Any, model: nn.Module, task: Task) -> None:
-    """Train `model` on the training split; sets `parameter_counts_`, `train_info_` and `model_`."""
+def fit_classifier(
+    estimator: Any, model: nn.Module, task: Task, *, on_step: Callable[[int, torch.Tensor], None] | None = None
+) -> None:
+    """Train `model` on the training split; sets `parameter_counts_`, `train_info_` and `model_`.
+
+    `on_step(step, loss)` is passed to `rtsent.training.train` (the robustness tests inject faults there).
+    """
     estimator.parameter_counts_ = count_parameters(model)
     stats = train(
         model,
@@ -30,6 +37,7 @@ def fit_classifier(estimator: Any, model: nn.Module, task: Task) -> None:
         seed=estimator.seed,
         pad_id=task.pad_id,
         head_modules=task.backbone.head_modules,
+        on_step=on_step,
     )
     estimator.train_info_ = {
         "steps": stats.steps,
