@@ -1,5 +1,8 @@
 """The Rotten Tomatoes splits, from the hub, the original Cornell files or split files.
 
+Sources: `rt-polarity` (the Cornell files shipped inside this package, CC BY 4.0: no download), a
+folder holding `rt-polarity.pos`/`.neg` or train/validation/test split files, or a hub dataset id.
+
 Every source ends as the same `datasets.DatasetDict` with splits train / validation / test and
 columns `text` (str) and `label` (int, 0 = neg, 1 = pos), in the hub dataset's order.
 """
@@ -15,6 +18,9 @@ import numpy as np
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 HUB_DATASET = "cornell-movie-review-data/rotten_tomatoes"
+# The Cornell files shipped with rtsent (rtsent/rt-polaritydata/README.md: licence, sha256, split procedure).
+PACKAGED_DATA = "rt-polarity"
+PACKAGED_DATA_FOLDER = Path(__file__).parent / "rt-polaritydata"
 SPLITS = ("train", "validation", "test")
 POLARITY_FILES = ("rt-polarity.pos", "rt-polarity.neg")
 SPLIT_FILE_FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json"}
@@ -28,12 +34,13 @@ class DataSourceError(ValueError):
 def load_splits(
     source: str = HUB_DATASET, *, max_train_samples: int | None = None, sample_seed: int = 0
 ) -> DatasetDict:
-    """The three splits from `source`: a folder of rt-polarity files or split files, else a hub id.
+    """The three splits from `source`: `rt-polarity` (packaged), a folder of rt-polarity files or split
+    files, else a hub id. Raises `DataSourceError` (one line) for a source that cannot give them.
 
     `max_train_samples` keeps a stratified sample of the training split drawn with `sample_seed`
     (the splits are ordered by label, so a prefix would hold one class only).
     """
-    path = Path(source).expanduser()
+    path = PACKAGED_DATA_FOLDER if source == PACKAGED_DATA else Path(source).expanduser()
     if path.is_dir():
         names = {p.name for p in path.iterdir()}
         if any(name in names for name in POLARITY_FILES):
@@ -135,8 +142,9 @@ def _from_hub(dataset_id: str) -> DatasetDict:
     except Exception as error:  # the hub client raises several unrelated types when offline
         raise DataSourceError(
             f"cannot load data {dataset_id!r} from the Hugging Face hub and it is not cached "
-            f"({type(error).__name__}); point --rtsent-data (or RTSENT_DATA) at a folder holding "
-            f"rt-polarity.pos/.neg or train/validation/test split files"
+            f"({type(error).__name__}); use the packaged copy (--rtsent-data={PACKAGED_DATA}) or point "
+            f"--rtsent-data (or RTSENT_DATA) at a folder holding rt-polarity.pos/.neg or "
+            f"train/validation/test split files"
         ) from None
     missing = [split for split in SPLITS if split not in loaded]
     if missing:

@@ -20,7 +20,7 @@ OPTIONS = {
     "methods": ("RTSENT_METHODS", "", "comma-separated methods to run (default: the profile's grid)"),
     "precisions": ("RTSENT_PRECISIONS", "", "comma-separated precisions fp32,fp16,bf16 (default: the profile's)"),
     "model": ("RTSENT_MODEL", "", "model source: hub id, folder, minilm-l6, random:NAME (default: the profile's)"),
-    "data": ("RTSENT_DATA", "", "data source: hub id or folder (default: the profile's)"),
+    "data": ("RTSENT_DATA", "", "data source: rt-polarity (packaged), a folder or a hub id (default: the profile's)"),
     "max-train": ("RTSENT_MAX_TRAIN", "", "stratified training-subset size (default: the profile's)"),
     "floors": ("RTSENT_FLOORS", "", "floors TOML file (default: the profile's packaged file; 'none' for no gate)"),
     "records": (
@@ -153,11 +153,6 @@ def parse_options(get: Any) -> Session:
                 f"unknown precision {precision!r} in --rtsent-precisions; valid: {', '.join(PRECISIONS)}, {MIXED}"
             )
     data = get("data") or profile.data
-    if not data:
-        raise ValueError(
-            f"profile {profile.name!r} needs a data folder: --rtsent-data=PATH or RTSENT_DATA "
-            "(e.g. ../shared/data/rt-polaritydata)"
-        )
     max_train_text = get("max-train")
     try:
         max_train = int(max_train_text) if max_train_text else profile.max_train

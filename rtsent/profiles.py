@@ -71,7 +71,7 @@ class GridEntry:
 class Profile:
     name: str
     model: str
-    data: str | None  # None: the data folder must be given (--rtsent-data / RTSENT_DATA)
+    data: str  # data source: "rt-polarity" (packaged), a folder or a hub id
     max_train: int | None
     grid: tuple[GridEntry, ...]
     recipes: dict[str, Recipe] = field(default_factory=dict)
@@ -130,25 +130,25 @@ PROFILES: dict[str, Profile] = {
     "offline": Profile(
         name="offline",
         model="minilm-l6",
-        data=None,
+        data="rt-polarity",
         max_train=None,
         grid=_grid("bf16", "bf16", head_lr=1e-2, full_lr=5e-5),
         recipes=_TUNED,
-        description="packaged MiniLM, the data folder, full splits, tuned recipes (2 CPU cores: ~8 min a seed)",
+        description="packaged MiniLM and data, full splits, tuned recipes (2 CPU cores: ~8 min a seed)",
     ),
     "quick": Profile(
         name="quick",
         model="minilm-l6",
-        data=None,
+        data="rt-polarity",
         max_train=2000,
         grid=_grid("bf16", "bf16", head_lr=1e-2, full_lr=5e-5),
         recipes={**_TUNED, "full": replace(_TUNED["full"], epochs=3), "lora": replace(_TUNED["lora"], epochs=3)},
-        description="packaged MiniLM, a stratified 2,000-sentence train subset; the CI regression gate",
+        description="packaged MiniLM and data, a stratified 2,000-sentence train subset; the CI regression gate",
     ),
     "smoke": Profile(
         name="smoke",
         model="random:tiny-bert",
-        data=None,
+        data="rt-polarity",
         max_train=200,
         grid=_grid("fp32", "fp32", head_lr=1e-3, full_lr=1e-3),
         recipes={

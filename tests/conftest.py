@@ -1,16 +1,15 @@
-"""Shared test helpers: the data folder CI has beside the checkout, and small models."""
+"""Shared test helpers: the packaged Cornell files, and small models."""
 
 from pathlib import Path
 
 import pytest
 
-pytest_plugins = ("pytester",)
+from rtsent.data import PACKAGED_DATA_FOLDER
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rt-polaritydata"
+pytest_plugins = ("pytester",)
 
 
 @pytest.fixture(scope="session")
 def polarity_folder() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"the shared data folder {SHARED_DATA} is missing; CI lays ../shared beside the checkout")
-    return SHARED_DATA
+    """The rt-polarity files shipped inside the package (no ../shared needed)."""
+    return PACKAGED_DATA_FOLDER

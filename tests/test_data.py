@@ -6,7 +6,15 @@ import pytest
 from transformers import AutoTokenizer
 
 from rtsent.backbones import _packaged_folder
-from rtsent.data import DataSourceError, load_splits, split_hash, split_stats, stratified_sample, tokenize
+from rtsent.data import (
+    PACKAGED_DATA,
+    DataSourceError,
+    load_splits,
+    split_hash,
+    split_stats,
+    stratified_sample,
+    tokenize,
+)
 
 # Computed once from the shared rt-polarity files with rtsent.data.split_hash and pinned: any change
 # in reading, stripping, cutting or ordering changes them.
@@ -141,7 +149,17 @@ def test_non_utf8_and_polarity_folder_errors(tmp_path, polarity_folder):
         load_splits(str(tmp_path / "nowhere"))
 
 
-def test_polarity_files_unchanged(polarity_folder):
-    # The README of the data folder pins these; a changed file would change every result.
-    digest = hashlib.sha256((polarity_folder / "rt-polarity.pos").read_bytes()).hexdigest()
-    assert digest == "d79ef14009bbf87cd6be21f91c3ea1a3cbcb73b34dfb4231aef7bbcd7677abc4"
+def test_packaged_polarity_files_unchanged(polarity_folder):
+    # rtsent/rt-polaritydata/README.md pins these; a changed file would change every result.
+    pinned = {
+        "rt-polarity.pos": "d79ef14009bbf87cd6be21f91c3ea1a3cbcb73b34dfb4231aef7bbcd7677abc4",
+        "rt-polarity.neg": "4af43bf489620b498a0852c5a8c6a535155dec7985fdfea782b8f7756b957ccc",
+    }
+    for name, digest in pinned.items():
+        assert hashlib.sha256((polarity_folder / name).read_bytes()).hexdigest() == digest, name
+        assert digest in (polarity_folder / "README.md").read_text()
+
+
+def test_packaged_source_needs_no_path():
+    splits = load_splits(PACKAGED_DATA)
+    assert {name: split_hash(splits[name]) for name in PINNED} == PINNED
