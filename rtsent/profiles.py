@@ -95,7 +95,7 @@ def _grid(precision_frozen: str, precision_trained: str, head_lr: float, full_lr
 # no warmup), head and full in fp32, LoRA in fp16 on a GPU.
 _STUDY = Recipe(epochs=2, batch_size=16, weight_decay=0.01, warmup_ratio=0.0)
 
-# Measured on 2 CPU cores (README, "Recipes"): full fine-tuning at 5e-5 with 6% warmup; a head on
+# Measured on 2 CPU cores (docs/results.md, "Recipes"): full fine-tuning at 5e-5 with 6% warmup; a head on
 # cached frozen features needs a far larger lr (1e-2) and many epochs, which cost seconds there;
 # LoRA's freshly initialised head trains at 1e-3 beside the adapters' lr (quick: +6 to +9 points).
 _TUNED = {

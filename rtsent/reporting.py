@@ -259,18 +259,7 @@ def to_text(
             indent=2,
             default=str,
         )
-    table_fmt = {"github": "github", "markdown": "pipe", "plain": "plain", "html": "unsafehtml", "latex": "latex_raw"}[
-        fmt
-    ]
-    if fmt == "html":
-        import html
-
-        shown = shown.map(
-            lambda s: s if s.startswith("<b>") and s.endswith("</b>") and "<" not in s[3:-4] else html.escape(str(s))
-        )
-        shown.columns = [html.escape(c) for c in shown.columns]
-    table = tabulate(shown, headers="keys", tablefmt=table_fmt, showindex=False, disable_numparse=True)
-    pair_table = ""
+    pairs_shown = pairs
     if not pairs.empty:
         pairs_shown = pairs.assign(
             **{
@@ -279,25 +268,21 @@ def to_text(
                 "p (McNemar)": pairs["p (McNemar)"].map("{:.3g}".format),
             }
         )
-        if fmt == "html":
-            pairs_shown = pairs_shown.map(lambda s: html.escape(str(s)))
-        pair_table = tabulate(pairs_shown, headers="keys", tablefmt=table_fmt, showindex=False, disable_numparse=True)
     lines = header_text(headers)
     if fmt == "html":
-        import base64
-        import html
+        from rtsent.report_html import page
 
-        image = (
-            f'<img alt="accuracy against cost" src="data:image/png;base64,{base64.b64encode(plot_png).decode()}">'
-            if plot_png
-            else ""
+        return page(
+            header_lines=lines,
+            table=(list(shown.columns), shown.astype(str).values.tolist()),
+            pairs=(list(pairs_shown.columns), pairs_shown.astype(str).values.tolist()) if not pairs.empty else None,
+            plot_png=plot_png,
         )
-        head = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
-        return (
-            f"<!doctype html><html><head><meta charset='utf-8'><title>rtsent report</title></head><body>"
-            f"<h1>rtsent comparison</h1>{head}{table}<h2>Pairwise (McNemar exact, validation)</h2>"
-            f"{pair_table}{image}</body></html>\n"
-        )
+    table_fmt = {"github": "github", "markdown": "pipe", "plain": "plain", "latex": "latex_raw"}[fmt]
+    table = tabulate(shown, headers="keys", tablefmt=table_fmt, showindex=False, disable_numparse=True)
+    pair_table = ""
+    if not pairs.empty:
+        pair_table = tabulate(pairs_shown, headers="keys", tablefmt=table_fmt, showindex=False, disable_numparse=True)
     if fmt == "latex":
         return table + ("\n\n" + pair_table if pair_table else "") + "\n"
     prefix = "\n".join(f"> {line}" if fmt in ("github", "markdown") else line for line in lines)

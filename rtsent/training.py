@@ -26,7 +26,7 @@ class MaskDropout(nn.Module):
     """Inverted dropout like `nn.Dropout`, its Bernoulli mask cut from 16-bit slices of 64-bit draws.
 
     On CPU, torch's dropout draws one double per element, serially; on 2 cores its masks took about
-    a quarter of a LoRA step (`scripts/step_profile.py DATA lora --torch-dropout --ops 12`). Four
+    a quarter of a LoRA step (`experiments/step_profile.py DATA lora --torch-dropout --ops 12`). Four
     masks come from each 64-bit draw here. The keep probability is rounded to a multiple of
     1/65,536; the draws come from torch's generator, so a seed still fixes every mask.
     """
@@ -154,7 +154,7 @@ def make_optimizer(
     optimizer = torch.optim.AdamW(
         [{"params": ps, "lr": group_lr, "weight_decay": wd} for (group_lr, wd), ps in groups.items()],
         # One pass over each parameter instead of one per arithmetic step: on 2 CPU cores the default
-        # (foreach) AdamW took 71 ms of a 349 ms full fine-tuning step, fused 12.5 ms (scripts/step_profile.py).
+        # (foreach) AdamW took 71 ms of a 349 ms full fine-tuning step, fused 12.5 ms (experiments/step_profile.py).
         fused=True,
     )
     return optimizer, get_linear_schedule_with_warmup(optimizer, round(recipe.warmup_ratio * total_steps), total_steps)

@@ -1,10 +1,10 @@
 """Try recipe changes on one profile without touching it: one case per JSON spec, one line each.
 
-    python scripts/try_recipes.py quick ../shared/data/rt-polaritydata \
+    python scripts/try_recipes.py quick rt-polarity \
         '{"method": "lora", "lr": 2e-4, "head_lr": 1e-3}' '{"method": "svm", "pooling": "mean"}'
 
 Keys: method, lr, precision (default bf16), seed (default 0), model, max_train; any other key is a
-`Recipe` field replacing the profile's value. This is how the README's "Recipes" figures were measured.
+`Recipe` field replacing the profile's value. This is how the "Recipes" figures of docs/results.md were measured.
 """
 
 import json

@@ -30,7 +30,7 @@ class FrozenSVM:
     def fit(self, task: Task) -> Self:
         features = self._features(task, "train")
         # Standardising puts every feature dimension on one scale; measured on the quick profile it is
-        # as good or slightly better than raw features (README, "Recipes"), so it is the default.
+        # as good or slightly better than raw features (docs/results.md, "Recipes"), so it is the default.
         steps = [StandardScaler()] if self.recipe.svm_standardize else []
         svm = LinearSVC(C=self.recipe.svm_c, random_state=self.seed, max_iter=10_000)
         self.pipeline_ = make_pipeline(*steps, svm).fit(features, task.labels("train"))

@@ -1,7 +1,7 @@
 """Does torch.compile pay for a short fine-tune? Times one epoch of full fine-tuning on the quick
 subset (63 steps, bf16, length-grouped), eager against torch.compile(dynamic=True), compile included.
 
-    python scripts/compile_trial.py ../shared/data/rt-polaritydata eager compile
+    python experiments/compile_trial.py rt-polarity eager compile
 """
 
 import sys

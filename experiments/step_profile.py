@@ -1,6 +1,6 @@
 """Where a training step's time goes: forward, backward, clipping, optimizer, per method and choice.
 
-    python scripts/step_profile.py DATA {full,lora} [--foreach] [--torch-dropout] [--cast-frozen-weights]
+    python experiments/step_profile.py DATA {full,lora} [--foreach] [--torch-dropout] [--cast-frozen-weights]
                                    [--ops N]
 
 Times 40 steps of the quick profile's batches (MiniLM, 2,000 sentences, batch 32, length-grouped,

@@ -1,6 +1,6 @@
 """Before -> after table of the speed work, per method, from pytest-benchmark JSON files.
 
-    python scripts/speed_table.py --before B1.json B2.json ... --after A1.json A2.json ... \
+    python experiments/speed_table.py --before B1.json B2.json ... --after A1.json A2.json ... \
         [--walls WALLS.txt --before-label before --after-label after --profile quick]
 
 Per row (method-lr-precision): median case time, median training time, mean validation accuracy
