@@ -64,3 +64,79 @@ def pareto_png(summary: pd.DataFrame) -> bytes:
     figure.savefig(buffer, format="png", dpi=110)
     plt.close(figure)
     return buffer.getvalue()
+
+
+def _figure(rows: int, columns: int, title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False, constrained_layout=True
+    )
+    figure.suptitle(title)
+    return plt, figure, axes
+
+
+def _png(plt, figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def sweep_png(selections: list) -> bytes:
+    """Validation accuracy against each swept value, one panel per (method, key): at each value the best
+    configuration over the other keys and epochs, ± std over seeds; log axis for learning rates and C."""
+    from rtsent.selection import sweep_series
+
+    panels = [(s, key, line) for s in selections for key, line in sweep_series(s).items()]
+    columns = max(1, min(4, len(panels)))
+    plt, figure, axes = _figure(
+        max(1, -(-len(panels) // columns)), columns, "rtsent: validation accuracy per swept value"
+    )
+    flat = axes.ravel()
+    for axis, (selection, key, line) in zip(flat, panels, strict=False):
+        values = [v for v, _, _ in line]
+        numeric = all(isinstance(v, int | float) for v in values)
+        xs = values if numeric else list(range(len(values)))
+        axis.errorbar(xs, [m for _, m, _ in line], yerr=[e for _, _, e in line], fmt="o-", capsize=3)
+        if not numeric:
+            axis.set_xticks(xs, [str(v) for v in values])
+        elif key in ("lr", "C", "head_lr", "weight_decay") and min(values) > 0:
+            axis.set_xscale("log")
+        axis.set_title(f"{selection.group[2]} ({selection.group[3]})", fontsize=10)
+        axis.set_xlabel(key)
+        axis.set_ylabel("val accuracy")
+        axis.grid(alpha=0.3)
+    for axis in flat[len(panels) :]:
+        axis.set_visible(False)
+    if not panels:
+        flat[0].text(0.5, 0.5, "no value was swept", ha="center", va="center")
+    return _png(plt, figure)
+
+
+def curves_png(selections: list) -> bytes:
+    """Learning curves of the selected configurations: validation accuracy after each epoch, ± std over seeds."""
+    from rtsent.selection import curve_series, describe
+
+    plt, figure, axes = _figure(1, 1, "rtsent: learning curves of the selected configurations")
+    axis = axes[0, 0]
+    for selection in selections:
+        line = curve_series(selection)
+        if line:
+            axis.errorbar(
+                [e for e, _, _ in line],
+                [m for _, m, _ in line],
+                yerr=[s for _, _, s in line],
+                fmt="o-",
+                capsize=3,
+                label=f"{selection.group[2]}: {describe(selection.chosen)}",
+            )
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("validation accuracy (mean ± std over seeds)")
+    axis.grid(alpha=0.3)
+    if axis.get_legend_handles_labels()[0]:
+        axis.legend(fontsize=8, loc="lower right")
+    return _png(plt, figure)

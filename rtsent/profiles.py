@@ -16,6 +16,14 @@ MIXED = "mixed"
 POOLINGS = ("cls", "mean")
 
 
+def format_number(value: float) -> str:
+    """A number as case ids write it: 2e-4 -> "2e-4", 5e-05 -> "5e-5", 16 -> "16", 1.0 -> "1", 3.5e-4 -> "0.00035"."""
+    if float(value).is_integer() and abs(value) < 10_000:
+        return str(int(value))
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}" if float(f"{mantissa}e{exponent}") == value else repr(value)
+
+
 @dataclass(frozen=True)
 class Recipe:
     """Training settings of one method. Unused fields (e.g. `epochs` for `svm`) are ignored."""
@@ -27,8 +35,6 @@ class Recipe:
     max_length: int | None = None  # tokens; None = the model's limit
     eval_batch_size: int = 256
     pooling: str = "cls"  # frozen features: "cls" (the study) or attention-masked "mean"
-    svm_c: float = 1.0
-    svm_standardize: bool = True  # StandardScaler before LinearSVC (quick: val 0.708 vs 0.704 raw)
     length_grouped: bool = True  # batches of similar length (shuffled with the seed): less padding
     max_grad_norm: float = 1.0
     head_lr: float | None = None  # lr of the classification head in full/lora; None = the case's lr
@@ -51,8 +57,6 @@ class Recipe:
             raise ValueError(f"recipe pooling={self.pooling!r} is not one of {POOLINGS}")
         if self.head_lr is not None and not self.head_lr > 0:
             raise ValueError(f"recipe head_lr={self.head_lr!r} is not a positive number or None")
-        if self.svm_c <= 0:
-            raise ValueError(f"recipe svm_c={self.svm_c!r} is not positive")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

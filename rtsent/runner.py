@@ -19,15 +19,11 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from rtsent.measuring import measure, resolve_precision
 from rtsent.methods import TAKES_LR, get_method
-from rtsent.profiles import PRECISIONS, Recipe
+from rtsent.profiles import PRECISIONS, Recipe, format_number
 from rtsent.training import Diverged
 from rtsent.workbench import Workbench
 
-
-def format_lr(lr: float) -> str:
-    """2e-4 -> "2e-4", 5e-05 -> "5e-5", 0.001 -> "1e-3": the form case ids use."""
-    mantissa, exponent = f"{lr:.0e}".split("e")
-    return f"{mantissa}e{int(exponent)}" if float(f"{mantissa}e{exponent}") == lr else repr(lr)
+format_lr = format_number  # 2e-4 -> "2e-4": the form case ids use
 
 
 @dataclass(frozen=True)

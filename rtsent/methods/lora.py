@@ -16,23 +16,32 @@ from rtsent.workbench import Task
 
 class LoRA:
     def __init__(
-        self, *, recipe: Recipe, precision: str, seed: int, lr: float, r: int = 8, alpha: int = 16, dropout: float = 0.1
+        self,
+        *,
+        recipe: Recipe,
+        precision: str,
+        seed: int,
+        lr: float,
+        r: int = 8,
+        lora_alpha: float = 16,
+        lora_dropout: float = 0.1,
     ) -> None:
+        # peft's LoraConfig names: rank, scaling numerator (the update is scaled by lora_alpha / r), dropout p
         self.recipe = recipe
         self.precision = precision
         self.seed = seed
         self.lr = lr
         self.r = r
-        self.alpha = alpha
-        self.dropout = dropout
+        self.lora_alpha = lora_alpha
+        self.lora_dropout = lora_dropout
 
     def fit(self, task: Task) -> Self:
         from peft import LoraConfig, get_peft_model
 
         config = LoraConfig(
             r=self.r,
-            lora_alpha=self.alpha,
-            lora_dropout=self.dropout,
+            lora_alpha=self.lora_alpha,
+            lora_dropout=self.lora_dropout,
             target_modules=list(task.backbone.lora_targets),
             # The head is trained in full beside the adapters, as the study's SEQ_CLS task does.
             modules_to_save=list(task.backbone.head_modules),

@@ -1,0 +1,66 @@
+"""Sweep files: parsing, the one-line errors, and the case ids they give."""
+
+import pytest
+
+from rtsent.profiles import Recipe
+from rtsent.sweeps import SweepError, hyperparameters, id_part, load_sweep, parse_sweep
+
+
+def test_cross_product_of_recipe_fields_and_method_hyperparameters():
+    sweep = parse_sweep({"lora": {"lr": [1e-4, 5e-4], "r": [8, 16], "epochs": 4}, "svm": {"C": [0.1, 1.0]}})
+    lora = sweep["lora"]
+    assert len(lora) == 4 and len(sweep["svm"]) == 2
+    assert {(p.lr, dict(p.params)["r"]) for p in lora} == {(1e-4, 8), (1e-4, 16), (5e-4, 8), (5e-4, 16)}
+    assert all(
+        p.recipe(Recipe()).epochs == 4 and dict(p.swept) == {"r": dict(p.params)["r"], "epochs": 4} for p in lora
+    )
+    assert [dict(p.params) for p in sweep["svm"]] == [{"C": 0.1}, {"C": 1.0}]
+    # the estimator contract: hyperparameters are the keyword arguments of __init__
+    assert set(hyperparameters("lora")) == {"r", "lora_alpha", "lora_dropout"}
+    assert set(hyperparameters("svm")) == {"C", "standardize"}
+
+
+def test_id_parts_read_like_the_values():
+    assert [
+        id_part(*kv) for kv in [("r", 16), ("epochs", 4), ("C", 0.1), ("pooling", "mean"), ("standardize", False)]
+    ] == [
+        "r16",
+        "epochs4",
+        "C1e-1",
+        "pooling=mean",
+        "standardize=false",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"qlora": {"lr": [1e-4]}}, "unknown method [qlora]; valid methods: svm, head, full, lora"),
+        ({"lora": {"rank": [8]}}, "[lora] has unknown key 'rank'; valid keys: "),
+        ({"svm": {"lr": [1e-3]}}, "[svm] has unknown key 'lr'"),  # svm takes no learning rate
+        ({"lora": {"r": ["8"]}}, "[lora] r = '8' (str) is not a int"),
+        ({"lora": {"r": [8.5]}}, "[lora] r = 8.5 (float) is not a int"),
+        ({"full": {"lr": [True]}}, "[full] lr = True (bool) is not a float"),
+        ({"head": {"pooling": [1]}}, "[head] pooling = 1 (int) is not a str"),
+        ({"full": {"epochs": [0]}}, "[full] recipe epochs=0 is not a positive number"),
+        ({"head": {"pooling": ["max"]}}, "[head] recipe pooling='max' is not one of ('cls', 'mean')"),
+        ({"full": {"lr": [1e-4, 1e-4]}}, "[full] lr lists a value twice"),
+        ({"full": {"lr": []}}, "[full] lr lists no values"),
+        ({"full": 3}, "[full] must be a table of key = [values]"),
+    ],
+)
+def test_bad_sweeps_fail_with_one_line(table, message):
+    with pytest.raises(SweepError) as caught:
+        parse_sweep(table, source="sweep file 's.toml'")
+    text = str(caught.value)
+    assert message in text and text.startswith("sweep file 's.toml'") and "\n" not in text
+
+
+def test_sweep_files_load_by_path_or_packaged_name(tmp_path):
+    assert set(load_sweep("tune")) == {"svm", "head", "full", "lora"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[lora\n")
+    with pytest.raises(SweepError, match="does not parse"):
+        load_sweep(bad)
+    with pytest.raises(SweepError, match="does not exist; packaged sweeps: tune"):
+        load_sweep(tmp_path / "missing.toml")
