@@ -1,15 +1,15 @@
-"""The comparison: one case per (method, lr, precision, seed), trained once, evaluated, recorded.
+"""The comparison: one case per grid entry (method, lr, swept values, precision, seed), trained once,
+evaluated, recorded.
 
-pytest bench/ --rtsent-profile=quick --rtsent-data=../shared/data/rt-polaritydata --benchmark-json=out.json
+pytest bench/ --rtsent-profile=quick --benchmark-json=out.json
 """
 
 import pytest
 
 
-def test_method(benchmark, rtsent, method, lr, precision, seed):
-    config = rtsent.case_config(method=method, lr=lr, precision=precision, seed=seed)
+def test_method(benchmark, rtsent, case):
     # rounds=1, iterations=1: a case trains once; the benchmark's time is the whole case.
-    result = benchmark.pedantic(rtsent.run, args=(config,), rounds=1, iterations=1)
+    result = benchmark.pedantic(rtsent.run, args=(case,), rounds=1, iterations=1)
     benchmark.extra_info.update(result.record)  # recorded before any verdict, so a failing case keeps its record
     if result.status == "skipped":
         pytest.skip(result.message)

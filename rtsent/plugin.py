@@ -22,6 +22,12 @@ OPTIONS = {
     "model": ("RTSENT_MODEL", "", "model source: hub id, folder, minilm-l6, random:NAME (default: the profile's)"),
     "data": ("RTSENT_DATA", "", "data source: rt-polarity (packaged), a folder or a hub id (default: the profile's)"),
     "max-train": ("RTSENT_MAX_TRAIN", "", "stratified training-subset size (default: the profile's)"),
+    "sweep": (
+        "RTSENT_SWEEP",
+        "",
+        "sweep TOML: value lists per method for recipe fields and hyperparameters (a file, a packaged name such as "
+        "'tune', or selected:RESULTS.json for the configurations selected on validation there)",
+    ),
     "floors": ("RTSENT_FLOORS", "", "floors TOML file (default: the profile's packaged file; 'none' for no gate)"),
     "records": (
         "RTSENT_RECORDS",
@@ -55,41 +61,52 @@ class Session:
     max_train: int | None
     floors: dict[str, float]
     device: Any
+    sweep: dict[str, list[Any]] = field(default_factory=dict)  # method -> SweepPoints (rtsent.sweeps)
     records_path: str = ""
     resume_path: str = ""
     resume: dict[str, dict[str, Any]] = field(default_factory=dict)
     bench: Any = field(default=None, repr=False)
     records: list[dict[str, Any]] = field(default_factory=list)
 
-    def grid(self) -> list[tuple[str, float | None, str, int]]:
-        """(method, lr, precision, seed) per case; precisions given on the command line replace the profile's."""
-        from rtsent.measuring import resolve_precision
-
-        cases = []
-        for entry in self.profile.grid:
-            if entry.method not in self.methods:
-                continue
-            for precision in self.precisions or [entry.precision]:
-                resolved, _ = resolve_precision(precision, self.device)
-                cases += [(entry.method, entry.lr, resolved, seed) for seed in self.seeds]
-        return cases
-
-    def case_config(self, *, method: str, lr: float | None, precision: str, seed: int) -> Any:
+    def grid(self) -> list[Any]:
+        """Every case's `CaseConfig`: the profile's grid, each swept method's entries replaced by its sweep's
+        configurations; precisions given on the command line replace the profile's. A ValueError names
+        case ids that come out twice."""
         from rtsent.floors import floor_for
+        from rtsent.measuring import resolve_precision
         from rtsent.runner import CaseConfig
 
-        config = CaseConfig(
-            profile=self.profile.name,
-            method=method,
-            lr=lr,
-            precision=precision,
-            seed=seed,
-            model=self.model,
-            data=self.data,
-            max_train=self.max_train,
-            recipe=self.profile.recipe(method),
-        )
-        return replace(config, floor=floor_for(self.floors, config.row))
+        cases, swept_done = [], set()
+        for entry in self.profile.grid:
+            if entry.method not in self.methods or entry.method in swept_done:
+                continue
+            points = self.sweep.get(entry.method)
+            if points is not None:
+                swept_done.add(entry.method)  # a swept method runs its sweep once, not once per grid entry
+            recipe = self.profile.recipe(entry.method)
+            for precision in self.precisions or [entry.precision]:
+                resolved, _ = resolve_precision(precision, self.device)
+                for point in points or [None]:
+                    for seed in self.seeds:
+                        config = CaseConfig(
+                            profile=self.profile.name,
+                            method=entry.method,
+                            lr=entry.lr if point is None or point.lr is None else point.lr,
+                            precision=resolved,
+                            seed=seed,
+                            model=self.model,
+                            data=self.data,
+                            max_train=self.max_train,
+                            recipe=recipe if point is None else point.recipe(recipe),
+                            params=() if point is None else point.params,
+                            swept=() if point is None else point.swept,
+                        )
+                        cases.append(replace(config, floor=floor_for(self.floors, config.row)))
+        ids = [case.case_id for case in cases]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"the grid names cases twice: {', '.join(twice[:5])}; make the sweep's values distinct")
+        return cases
 
     def open(self) -> None:
         """Load the model source and the data once, now: a bad source stops the run before any training."""
@@ -166,6 +183,12 @@ def parse_options(get: Any) -> Session:
         if floors_text == "none"
         else load_floors(Path(floors_text) if floors_text else default_floors_path(profile.name))
     )
+    sweep = {}
+    if get("sweep"):
+        sweep = _load_sweep(get("sweep"))
+        unknown = [m for m in sweep if m not in {e.method for e in profile.grid}]
+        if unknown:
+            raise ValueError(f"--rtsent-sweep names {unknown}, which profile {profile.name!r} does not run")
     resume = {}
     if get("resume"):
         from rtsent.records import RecordsError, read_document, records_of
@@ -187,13 +210,35 @@ def parse_options(get: Any) -> Session:
         records_path=get("records"),
         resume_path=get("resume"),
         resume=resume,
+        sweep=sweep,
     )
+
+
+def _load_sweep(text: str) -> dict[str, list[Any]]:
+    """A sweep file or packaged name, or `selected:RESULTS.json`: the configurations chosen on validation there."""
+    from rtsent.sweeps import SweepError, load_sweep, parse_sweep
+
+    try:
+        if not text.startswith("selected:"):
+            return load_sweep(text)
+        from rtsent.records import RecordsError, read_document, records_of
+        from rtsent.selection import as_sweep, select
+
+        path = text.removeprefix("selected:")
+        try:
+            records = records_of(read_document(path))
+        except RecordsError as error:
+            raise SweepError(f"--rtsent-sweep={text}: {error}") from None
+        return parse_sweep(as_sweep(select(records)), source=f"the selection in {path!r}")
+    except SweepError as error:
+        raise ValueError(str(error)) from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Check every option now, so a typo fails in a second rather than an hour into the grid."""
     try:
         config._rtsent = parse_options(lambda name: config.getoption(f"--rtsent-{name}"))
+        config._rtsent.grid()  # case ids that come out twice (a sweep's values) fail now, not at collection
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
 
@@ -203,11 +248,9 @@ def _session(config: pytest.Config) -> Session:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if {"method", "lr", "precision", "seed"} <= set(metafunc.fixturenames):
-        session = _session(metafunc.config)
-        cases = session.grid()
-        ids = [session.case_config(method=m, lr=lr, precision=p, seed=s).case_id for m, lr, p, s in cases]
-        metafunc.parametrize(("method", "lr", "precision", "seed"), cases, ids=ids)
+    if {"case", "rtsent"} <= set(metafunc.fixturenames):
+        cases = _session(metafunc.config).grid()
+        metafunc.parametrize("case", cases, ids=[case.case_id for case in cases])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

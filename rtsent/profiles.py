@@ -149,6 +149,21 @@ PROFILES: dict[str, Profile] = {
         recipes={**_TUNED, "full": replace(_TUNED["full"], epochs=3), "lora": replace(_TUNED["lora"], epochs=3)},
         description="packaged MiniLM and data, a stratified 2,000-sentence train subset; the CI regression gate",
     ),
+    "tune": Profile(
+        name="tune",
+        model="minilm-l6",
+        data="rt-polarity",
+        max_train=None,
+        grid=(
+            GridEntry("svm", None, "bf16"),
+            GridEntry("head", 1e-2, "bf16"),
+            GridEntry("full", 5e-5, "bf16"),
+            GridEntry("lora", 5e-4, MIXED),
+        ),
+        # 4 epochs with a learning curve: the number of epochs is selected from the curve, not retrained
+        recipes={**_TUNED, "full": replace(_TUNED["full"], epochs=4), "lora": replace(_TUNED["lora"], epochs=4)},
+        description="packaged MiniLM and data, full splits, 4 epochs with curves; run with --rtsent-sweep=tune",
+    ),
     "smoke": Profile(
         name="smoke",
         model="random:tiny-bert",

@@ -20,6 +20,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from rtsent.measuring import measure, resolve_precision
 from rtsent.methods import TAKES_LR, get_method
 from rtsent.profiles import PRECISIONS, Recipe, format_number
+from rtsent.sweeps import id_part
 from rtsent.training import Diverged
 from rtsent.workbench import Workbench
 
@@ -40,6 +41,8 @@ class CaseConfig:
     max_train: int | None
     recipe: Recipe
     floor: float | None = None  # minimum validation accuracy; None: no gate
+    params: tuple[tuple[str, Any], ...] = ()  # method hyperparameters: keyword arguments of its __init__
+    swept: tuple[tuple[str, Any], ...] = ()  # (key, value) a sweep set besides lr, in the sweep file's order
 
     def __post_init__(self) -> None:
         get_method(self.method)  # raises, listing the valid names
@@ -59,7 +62,8 @@ class CaseConfig:
     def row(self) -> str:
         """The table row this case fills: "lora-lr2e-4-bf16" (seed excluded)."""
         lr = f"-lr{format_lr(self.lr)}" if self.method in TAKES_LR and self.lr is not None else ""
-        return f"{self.method}{lr}-{self.precision}"
+        swept = "".join(f"-{id_part(key, value)}" for key, value in self.swept)
+        return f"{self.method}{lr}{swept}-{self.precision}"
 
     @property
     def case_id(self) -> str:
@@ -91,6 +95,8 @@ def identity(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
         "data": config.data,
         "max_train": config.max_train,
         "recipe": config.recipe.as_dict(),
+        "hyperparameters": dict(config.params),
+        "swept": dict(config.swept),
         "floor": config.floor,
         "device": str(bench.device),
         "machine": bench.facts,  # device name, torch/transformers/peft/datasets/sklearn versions
@@ -120,7 +126,7 @@ def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
             train_rows=len(task.splits["train"]),
         )
         method = get_method(config.method)(
-            recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr
+            recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr, **dict(config.params)
         )
         if getattr(method, "uses_frozen_features", False):  # the shared frozen pass, timed apart from training
             features = [

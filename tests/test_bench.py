@@ -52,7 +52,7 @@ def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
     assert results is None
     for bad, message in [
         ("--rtsent-seeds=0,x", "--rtsent-seeds='0,x' does not parse"),
-        ("--rtsent-profile=fast", "unknown profile 'fast'; valid profiles: seed, offline, quick, smoke"),
+        ("--rtsent-profile=fast", "unknown profile 'fast'; valid profiles: seed, offline, quick, tune, smoke"),
         ("--rtsent-precisions=fp8", "unknown precision 'fp8' in --rtsent-precisions"),
     ]:
         proc, _, _ = run_bench(f"--rtsent-data={polarity_folder}", "--rtsent-profile=smoke", bad, tmp_path=tmp_path)
@@ -79,3 +79,30 @@ def test_case_below_its_floor_fails_and_keeps_its_record(tmp_path, polarity_fold
         "--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", f"--rtsent-floors={floors}", tmp_path=tmp_path
     )
     assert proc.returncode == 4 and "names method 'qlora'" in proc.stderr
+
+
+def test_sweep_runs_as_ordinary_cases(tmp_path):
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text('[lora]\nlr = [1e-3, 2e-3]\nr = [4, 8]\n\n[svm]\nC = [0.1, 1.0]\npooling = "mean"\n')
+    proc, results, _ = run_bench(
+        "--rtsent-profile=smoke", f"--rtsent-sweep={sweep}", "--rtsent-methods=svm,lora", tmp_path=tmp_path
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    records = {b["extra_info"]["case"]: b["extra_info"] for b in results["benchmarks"]}
+    assert set(records) == {
+        "svm-C1e-1-pooling=mean-fp32-seed0",
+        "svm-C1-pooling=mean-fp32-seed0",
+        "lora-lr1e-3-r4-bf16-seed0",
+        "lora-lr1e-3-r8-bf16-seed0",
+        "lora-lr2e-3-r4-bf16-seed0",
+        "lora-lr2e-3-r8-bf16-seed0",
+    }
+    r4, r8 = records["lora-lr1e-3-r4-bf16-seed0"], records["lora-lr1e-3-r8-bf16-seed0"]
+    assert r4["hyperparameters"] == {"r": 4} and r4["swept"] == {"r": 4} and r4["lr"] == 1e-3
+    # the rank really reached peft: twice the adapter parameters at r=8 (the head is the same)
+    assert r8["trainable_params"] - r4["trainable_params"] > 0
+    svm = records["svm-C1e-1-pooling=mean-fp32-seed0"]
+    assert svm["hyperparameters"] == {"C": 0.1} and svm["recipe"]["pooling"] == "mean"
+    sweep.write_text("[lora]\nrank = [4]\n")
+    proc, _, _ = run_bench("--rtsent-profile=smoke", f"--rtsent-sweep={sweep}", tmp_path=tmp_path)
+    assert proc.returncode == 4 and "[lora] has unknown key 'rank'; valid keys:" in proc.stderr, proc.stderr
