@@ -7,6 +7,7 @@ environment variable (for CI); options are checked when pytest starts, before an
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -213,7 +214,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Once the grid is collected, load its model and data: a bad source fails here, before any training."""
     if any("rtsent" in getattr(item, "fixturenames", ()) for item in items):
-        _session(config).open()
+        session = _session(config)
+        session.open()
+        other = session.bench.noncanonical_splits(session.data)
+        if other:  # not an error: any two-label data can be benchmarked, but not compared with published figures
+            differ = f"{', '.join(other)} split{'s differ' if len(other) > 1 else ' differs'}"
+            line = (
+                f"rtsent: warning: data {session.data!r} are not the canonical Rotten Tomatoes splits ({differ} "
+                f"from rtsent.data.CANONICAL_SPLIT_HASHES); results are marked as other data (data_canonical: false)"
+            )
+            reporter = config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is None:
+                warnings.warn(line, stacklevel=1)
+            else:
+                reporter.write_line(line, yellow=True)
 
 
 @pytest.fixture(scope="session")

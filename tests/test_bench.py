@@ -38,6 +38,7 @@ def test_smoke_grid_records_every_case(tmp_path, polarity_folder):
     for bench in results["benchmarks"]:
         info = bench["extra_info"]
         assert info["status"] == "passed" and info["profile"] == "smoke"
+        assert info["data_canonical"] is True  # the packaged Cornell files, judged before the 200-row sample
         assert info["case"] == bench["name"][len("test_method[") : -1]
     machine = results["machine_info"]["rtsent"]
     assert machine["torch"] and machine["matmul_flops"]["fp32"] > 0

@@ -94,6 +94,24 @@ def test_bad_data_rows_stop_before_training(tmp_path, train, message):
     assert "passed" not in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
 
 
+def test_other_data_get_one_warning_line_at_start(tmp_path, polarity_folder):
+    folder = tmp_path / "rt"
+    folder.mkdir()
+    for name in ("rt-polarity.pos", "rt-polarity.neg"):
+        (folder / name).write_bytes((polarity_folder / name).read_bytes() + b"one more sentence .\n")
+    common = ["--collect-only", "--rtsent-profile=smoke"]
+    proc = subprocess.run(pytest_cmd(*common, f"--rtsent-data={folder}"), cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    warnings = [line for line in proc.stdout.splitlines() if "not the canonical Rotten Tomatoes splits" in line]
+    assert warnings == [
+        f"rtsent: warning: data {str(folder)!r} are not the canonical Rotten Tomatoes splits (train, validation, "
+        "test splits differ from rtsent.data.CANONICAL_SPLIT_HASHES); results are marked as other data "
+        "(data_canonical: false)"
+    ]
+    proc = subprocess.run(pytest_cmd(*common, "--rtsent-data=rt-polarity"), cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "canonical" not in proc.stdout + proc.stderr
+
+
 def test_bad_floors_file_is_a_usage_error(tmp_path, polarity_folder):
     floors = tmp_path / "f.toml"
     for text, message in [
