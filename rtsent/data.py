@@ -4,7 +4,11 @@ Sources: `rt-polarity` (the Cornell files shipped inside this package, CC BY 4.0
 folder holding `rt-polarity.pos`/`.neg` or train/validation/test split files, or a hub dataset id.
 
 Every source ends as the same `datasets.DatasetDict` with splits train / validation / test and
-columns `text` (str) and `label` (int, 0 = neg, 1 = pos), in the hub dataset's order.
+columns `text` (str) and `label` (int, 0 = neg, 1 = pos), in the hub dataset's order. Every source
+is checked row by row before use: a text must be a non-empty string (after `strip()`), a label the
+integer 0 or 1 (floats such as 1.0, strings such as "1" and booleans are refused by name, not
+converted), and every split must hold both labels; a bad row fails with `DataSourceError` naming the
+file and the row.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from datasets import Dataset, DatasetDict
+
+from rtsent.splitfiles import FEATURES, LABEL_NAMES, DataSourceError, check_rows, read_split_file, rows_dataset
 
 HUB_DATASET = "cornell-movie-review-data/rotten_tomatoes"
 # The Cornell files shipped with rtsent (rtsent/rt-polaritydata/README.md: licence, sha256, split procedure).
@@ -24,21 +30,24 @@ PACKAGED_DATA_FOLDER = Path(__file__).parent / "rt-polaritydata"
 SPLITS = ("train", "validation", "test")
 POLARITY_FILES = ("rt-polarity.pos", "rt-polarity.neg")
 SPLIT_FILE_FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json"}
-FEATURES = Features({"text": Value("string"), "label": ClassLabel(names=["neg", "pos"])})
-
-
-class DataSourceError(ValueError):
-    """A data source that cannot give the three splits; the message is one line."""
+# split_hash of the canonical Rotten Tomatoes splits: the hub dataset's, which the packaged Cornell
+# files rebuild exactly (tests/test_data.py checks both). Data that hash otherwise are "other data".
+CANONICAL_SPLIT_HASHES = {
+    "train": "481cc37ac8fd5b4e5beeb346cb07c2a990b08a5604140b40392fbee2318ab2fd",
+    "validation": "2c4346f80b46f5724d4e050224202647c08295bd2c38a5c2107218e0f0c778c5",
+    "test": "4c10d03359ea7ad9160c3d929d58c11f97dc01f754b92157e160da4c1237eb09",
+}
 
 
 def load_splits(
     source: str = HUB_DATASET, *, max_train_samples: int | None = None, sample_seed: int = 0
 ) -> DatasetDict:
     """The three splits from `source`: `rt-polarity` (packaged), a folder of rt-polarity files or split
-    files, else a hub id. Raises `DataSourceError` (one line) for a source that cannot give them.
+    files, else a hub id. Raises `DataSourceError` (one line) for a source that cannot give them or
+    holds a bad row (see the module docstring) or a split with one label only.
 
     `max_train_samples` keeps a stratified sample of the training split drawn with `sample_seed`
-    (the splits are ordered by label, so a prefix would hold one class only).
+    (the splits are ordered by label, so a prefix would hold one class only); see `stratified_sample`.
     """
     path = PACKAGED_DATA_FOLDER if source == PACKAGED_DATA else Path(source).expanduser()
     if path.is_dir():
@@ -53,9 +62,26 @@ def load_splits(
         raise DataSourceError(f"data folder {source!r} does not exist")
     else:
         splits = _from_hub(source)
+    for name in SPLITS:  # a one-class split would make svm fail and the other methods "pass"
+        present = set(splits[name]["label"])
+        if present != {0, 1}:
+            held = (
+                f"holds only label {min(present)} ({LABEL_NAMES[min(present)]}) in its {len(splits[name])} rows"
+                if present
+                else "has no rows"
+            )
+            raise DataSourceError(
+                f"data {source!r}: the {name} split {held}; every split needs both 0 (neg) and 1 (pos)"
+            )
     if max_train_samples is not None:
         splits["train"] = stratified_sample(splits["train"], max_train_samples, seed=sample_seed)
     return splits
+
+
+def noncanonical_splits(splits: DatasetDict) -> list[str]:
+    """Names of the splits whose `split_hash` differs from the canonical Rotten Tomatoes split's;
+    empty when `splits` are the canonical splits. Judge full splits, before any `stratified_sample`."""
+    return [name for name in SPLITS if split_hash(splits[name]) != CANONICAL_SPLIT_HASHES[name]]
 
 
 def _from_polarity_files(folder: Path) -> DatasetDict:
@@ -70,6 +96,8 @@ def _from_polarity_files(folder: Path) -> DatasetDict:
             lines[name] = [line.strip() for line in handle.readlines()]
         if not lines[name]:
             raise DataSourceError(f"data file {str(file)!r} is empty")
+        # a blank line would become an empty text; its 1-based line number names it
+        check_rows(lines[name], None, lambda i, file=file: f"data file {str(file)!r}, line {i + 1}")
     pos, neg = lines["rt-polarity.pos"], lines["rt-polarity.neg"]
     cuts = {}
     for name, rows in (("pos", pos), ("neg", neg)):
@@ -97,41 +125,8 @@ def _from_split_files(folder: Path) -> DatasetDict:
                 f"data folder {str(folder)!r} has no {split!r} split: expected one of {wanted}, "
                 f"or the files {POLARITY_FILES}"
             )
-        out[split] = _read_split_file(found[0])
+        out[split] = read_split_file(found[0])
     return DatasetDict(out)
-
-
-def _read_split_file(file: Path) -> Dataset:
-    import pandas as pd
-
-    try:
-        if file.suffix == ".parquet":
-            frame = pd.read_parquet(file)
-        elif file.suffix == ".csv":
-            frame = pd.read_csv(file, encoding="utf-8", keep_default_na=False)
-        else:
-            frame = pd.read_json(file, lines=True, encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise DataSourceError(f"split file {str(file)!r} is not UTF-8 ({error.reason} at byte {error.start})") from None
-    except ValueError as error:  # pandas' parse errors, empty files included
-        raise DataSourceError(f"split file {str(file)!r} does not parse: {str(error).splitlines()[0]}") from None
-    missing = [column for column in ("text", "label") if column not in frame.columns]
-    if missing:
-        raise DataSourceError(
-            f"split file {str(file)!r} lacks column(s) {missing}; "
-            f"it has {list(frame.columns)}, needs 'text' and 'label'"
-        )
-    if len(frame) == 0:
-        raise DataSourceError(f"split file {str(file)!r} has no rows")
-    bad = sorted({repr(v) for v in frame["label"].tolist() if v not in (0, 1)})
-    if bad:
-        raise DataSourceError(
-            f"split file {str(file)!r} has labels {', '.join(bad[:5])}; labels must be 0 (neg) or 1 (pos)"
-        )
-    return Dataset.from_dict(
-        {"text": [str(t) for t in frame["text"].tolist()], "label": [int(v) for v in frame["label"].tolist()]},
-        features=FEATURES,
-    )
 
 
 def _from_hub(dataset_id: str) -> DatasetDict:
@@ -149,17 +144,50 @@ def _from_hub(dataset_id: str) -> DatasetDict:
     missing = [split for split in SPLITS if split not in loaded]
     if missing:
         raise DataSourceError(f"hub dataset {dataset_id!r} lacks split(s) {missing}; it has {list(loaded)}")
-    return DatasetDict({split: loaded[split].select_columns(["text", "label"]) for split in SPLITS})
+    out = {}
+    for split in SPLITS:
+        columns = [c for c in ("text", "label") if c not in loaded[split].column_names]
+        if columns:
+            raise DataSourceError(f"hub dataset {dataset_id!r} {split} split lacks column(s) {columns}")
+        out[split] = rows_dataset(
+            loaded[split]["text"],
+            loaded[split]["label"],
+            lambda i, split=split: f"hub dataset {dataset_id!r}, {split} split, row {i + 1}",
+        )
+    return DatasetDict(out)
+
+
+def stratified_range(labels: Sequence[int]) -> tuple[int, int] | None:
+    """(smallest, largest) sample size below `len(labels)` that `stratified_sample` can draw holding
+    both labels; None when no smaller size can be drawn (a label with a single row).
+
+    scikit-learn's stratified split needs two rows of each class and leaves at least one of each
+    out (so at most n - 2); it gives each class its share rounded by the larger remainder, so the
+    rarer class (m of n rows) gets a row for certain only when size * m / n > 1/2.
+    """
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=2)
+    total, rarest = int(counts.sum()), int(counts.min())
+    if rarest < 2:
+        return None
+    smallest = max(2, total // (2 * rarest) + 1)
+    return (smallest, total - 2) if smallest <= total - 2 else None
 
 
 def stratified_sample(split: Dataset, n: int, *, seed: int) -> Dataset:
-    """`n` rows with the split's label balance, drawn with `seed`, kept in their original order."""
-    if n < 2 or n > len(split):
-        raise DataSourceError(
-            f"max_train_samples={n} is out of range; the training split has {len(split)} rows (need 2..{len(split)})"
-        )
-    if n == len(split):
+    """`n` rows with the split's label balance, drawn with `seed`, kept in their original order.
+
+    Raises `DataSourceError` naming the valid sizes (`stratified_range`, or all rows) for any other `n`.
+    """
+    if isinstance(n, int) and not isinstance(n, bool) and n == len(split):
         return split
+    valid = stratified_range(split["label"])
+    if not (isinstance(n, int) and not isinstance(n, bool) and valid and valid[0] <= n <= valid[1]):
+        counts = np.bincount(np.asarray(split["label"], dtype=np.int64), minlength=2)
+        sizes = f"{valid[0]}..{valid[1]} of them or all {len(split)}" if valid else f"only all {len(split)}"
+        raise DataSourceError(
+            f"max_train_samples={n!r} is out of range; the training split has {len(split)} rows "
+            f"({counts[0]} neg, {counts[1]} pos) and a stratified draw can keep {sizes}"
+        )
     from sklearn.model_selection import train_test_split
 
     labels = np.asarray(split["label"])

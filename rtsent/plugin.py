@@ -7,6 +7,7 @@ environment variable (for CI); options are checked when pytest starts, before an
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -145,10 +146,21 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _listed_once(option: str, text: str, given: list[str], means: list[Any], what: str, why: str = "") -> None:
+    """One-line ValueError when two entries of `given` mean the same thing (`means`, position by position):
+    a repeated seed would run as a second "seed" with pytest's id suffix and fake a spread of 0."""
+    seen: dict[Any, str] = {}
+    for entry, meaning in zip(given, means, strict=True):
+        if meaning in seen:
+            both = f" ({seen[meaning]!r} and {entry!r}{why})" if entry != seen[meaning] else ""
+            raise ValueError(f"--rtsent-{option}={text!r} lists {what} {meaning} twice{both}; list each {what} once")
+        seen[meaning] = entry
+
+
 def parse_options(get: Any) -> Session:
     """Build the session from `get(name)` -> option string; one-line ValueError on a bad value."""
     from rtsent.floors import default_floors_path, load_floors
-    from rtsent.measuring import pick_device
+    from rtsent.measuring import pick_device, resolve_precision
     from rtsent.methods import METHODS
     from rtsent.profiles import MIXED, PRECISIONS, get_profile
 
@@ -159,16 +171,22 @@ def parse_options(get: Any) -> Session:
         raise ValueError(f"--rtsent-seeds={get('seeds')!r} does not parse; expected integers like 0,1,2") from None
     if not seeds or min(seeds) < 0:
         raise ValueError(f"--rtsent-seeds={get('seeds')!r} must list non-negative integers like 0,1,2")
+    _listed_once("seeds", get("seeds"), _split(get("seeds")), seeds, "seed")
     methods = _split(get("methods")) or sorted({entry.method for entry in profile.grid}, key=list(METHODS).index)
     for method in methods:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r} in --rtsent-methods; valid methods: {', '.join(METHODS)}")
+    _listed_once("methods", get("methods"), methods, methods, "method")
     precisions = _split(get("precisions"))
     for precision in precisions:
         if precision not in (*PRECISIONS, MIXED):
             raise ValueError(
                 f"unknown precision {precision!r} in --rtsent-precisions; valid: {', '.join(PRECISIONS)}, {MIXED}"
             )
+    device = pick_device()
+    resolved = [resolve_precision(precision, device)[0] for precision in precisions]
+    mixed_is = f", which is {resolve_precision(MIXED, device)[0]} on this {device.type}"
+    _listed_once("precisions", get("precisions"), precisions, resolved, "precision", mixed_is)
     data = get("data") or profile.data
     max_train_text = get("max-train")
     try:
@@ -206,7 +224,7 @@ def parse_options(get: Any) -> Session:
         data=data,
         max_train=max_train,
         floors=floors,
-        device=pick_device(),
+        device=device,
         records_path=get("records"),
         resume_path=get("resume"),
         resume=resume,
@@ -256,7 +274,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Once the grid is collected, load its model and data: a bad source fails here, before any training."""
     if any("rtsent" in getattr(item, "fixturenames", ()) for item in items):
-        _session(config).open()
+        session = _session(config)
+        session.open()
+        other = session.bench.noncanonical_splits(session.data)
+        if other:  # not an error: any two-label data can be benchmarked, but not compared with published figures
+            differ = f"{', '.join(other)} split{'s differ' if len(other) > 1 else ' differs'}"
+            line = (
+                f"rtsent: warning: data {session.data!r} are not the canonical Rotten Tomatoes splits ({differ} "
+                f"from rtsent.data.CANONICAL_SPLIT_HASHES); results are marked as other data (data_canonical: false)"
+            )
+            reporter = config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is None:
+                warnings.warn(line, stacklevel=1)
+            else:
+                reporter.write_line(line, yellow=True)
 
 
 @pytest.fixture(scope="session")

@@ -98,11 +98,15 @@ def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
     facts = machine.get("rtsent", {})
     infos = [b.get("extra_info", {}) for b in document["benchmarks"]]
     first = next((i for i in infos if "model_identity" in i), infos[0])
+    # the record's verdict on the full splits (rtsent.data.CANONICAL_SPLIT_HASHES); older files lack it
+    flag = first.get("data_canonical")
+    canonical = {True: ", canonical Rotten Tomatoes splits", False: ", OTHER DATA: not the canonical splits"}
+    mark = canonical[flag] if isinstance(flag, bool) else ""
     return {
         "file": path,
         "profile": facts.get("profile", first.get("profile")),
         "model": f"{first.get('model')} ({first.get('model_identity', '?')})",
-        "data": f"{first.get('data')} (train {str(first.get('split_hashes', {}).get('train', '?'))[:12]})",
+        "data": f"{first.get('data')} (train {str(first.get('split_hashes', {}).get('train', '?'))[:12]}{mark})",
         "device": facts.get("device_name", machine.get("cpu", {}).get("brand_raw", "?")),
         "versions": ", ".join(f"{k} {facts[k]}" for k in ("torch", "transformers", "peft") if k in facts),
         "date": document.get("datetime", "?"),

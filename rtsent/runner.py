@@ -123,6 +123,7 @@ def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
             has_weights=backbone.has_weights,
             model_type=backbone.model_type,
             split_hashes=task.split_hashes,
+            data_canonical=task.data_canonical,  # full splits hash as the canonical Rotten Tomatoes splits
             train_rows=len(task.splits["train"]),
         )
         method = get_method(config.method)(

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from rtsent.backbones import Backbone, load_backbone
-from rtsent.data import SPLITS, load_splits, split_hash, tokenize
+from rtsent.data import SPLITS, load_splits, noncanonical_splits, split_hash, stratified_sample, tokenize
 from rtsent.measuring import machine_facts, matmul_flops, measure
 from rtsent.training import TokenCount, pooled_features
 
@@ -37,6 +37,7 @@ class Task:
     max_length: int | None
     device: torch.device
     bench: Workbench = field(repr=False)
+    data_canonical: bool = False  # the full splits are the canonical Rotten Tomatoes splits
 
     @property
     def pad_id(self) -> int:
@@ -59,6 +60,7 @@ class Workbench:
         self.device = device
         self._backbones: dict[str, Backbone] = {}
         self._splits: dict[tuple, tuple[Any, dict[str, str]]] = {}
+        self._noncanonical: dict[str, list[str]] = {}
         self._tokenized: dict[tuple, Any] = {}
         self._ids: dict[tuple, list[list[int]]] = {}
         self._features: dict[tuple, Features] = {}
@@ -72,11 +74,21 @@ class Workbench:
         return self._backbones[source]
 
     def splits(self, source: str, max_train: int | None) -> tuple[Any, dict[str, str]]:
+        """(splits, split hashes), the training split cut to a stratified `max_train` rows (seed 0)."""
         key = (source, max_train)
         if key not in self._splits:
-            splits = load_splits(source, max_train_samples=max_train)
+            splits = load_splits(source)
+            # whether the data are the canonical ones is a property of the full splits, not of a sample
+            self._noncanonical[source] = noncanonical_splits(splits)
+            if max_train is not None:
+                splits["train"] = stratified_sample(splits["train"], max_train, seed=0)
             self._splits[key] = (splits, {name: split_hash(splits[name]) for name in SPLITS})
         return self._splits[key]
+
+    def noncanonical_splits(self, source: str) -> list[str]:
+        """The splits of `source` (loaded by `splits`) that differ from the canonical Rotten Tomatoes
+        splits; empty for the canonical data."""
+        return self._noncanonical[source]
 
     def task(self, *, model: str, data: str, max_train: int | None, max_length: int | None) -> Task:
         backbone = self.backbone(model)
@@ -84,7 +96,8 @@ class Workbench:
         key = (model, data, max_train, max_length)
         if key not in self._tokenized:
             self._tokenized[key] = tokenize(splits, backbone.tokenizer, max_length=max_length)
-        return Task(backbone, data, self._tokenized[key], hashes, max_length, self.device, self)
+        tokenized, canonical = self._tokenized[key], not self._noncanonical[data]
+        return Task(backbone, data, tokenized, hashes, max_length, self.device, self, data_canonical=canonical)
 
     def input_ids(self, task: Task, split: str) -> list[list[int]]:
         key = (task.backbone.source, task.split_hashes[split], task.max_length)

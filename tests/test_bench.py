@@ -6,6 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,6 +40,7 @@ def test_smoke_grid_records_every_case(tmp_path, polarity_folder):
     for bench in results["benchmarks"]:
         info = bench["extra_info"]
         assert info["status"] == "passed" and info["profile"] == "smoke"
+        assert info["data_canonical"] is True  # the packaged Cornell files, judged before the 200-row sample
         assert info["case"] == bench["name"][len("test_method[") : -1]
     machine = results["machine_info"]["rtsent"]
     assert machine["torch"] and machine["matmul_flops"]["fp32"] > 0
@@ -54,6 +57,8 @@ def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
         ("--rtsent-seeds=0,x", "--rtsent-seeds='0,x' does not parse"),
         ("--rtsent-profile=fast", "unknown profile 'fast'; valid profiles: seed, offline, quick, tune, smoke"),
         ("--rtsent-precisions=fp8", "unknown precision 'fp8' in --rtsent-precisions"),
+        # a repeated seed used to run twice as seed0_0/seed0_1 and report n = 2 with a spread of 0
+        ("--rtsent-seeds=0,0", "--rtsent-seeds='0,0' lists seed 0 twice; list each seed once"),
     ]:
         proc, _, _ = run_bench(f"--rtsent-data={polarity_folder}", "--rtsent-profile=smoke", bad, tmp_path=tmp_path)
         assert proc.returncode == 4 and message in proc.stderr, proc.stderr
@@ -106,3 +111,30 @@ def test_sweep_runs_as_ordinary_cases(tmp_path):
     sweep.write_text("[lora]\nrank = [4]\n")
     proc, _, _ = run_bench("--rtsent-profile=smoke", f"--rtsent-sweep={sweep}", tmp_path=tmp_path)
     assert proc.returncode == 4 and "[lora] has unknown key 'rank'; valid keys:" in proc.stderr, proc.stderr
+
+
+def test_duplicates_in_the_grid_options_are_usage_errors():
+    import torch
+
+    from rtsent.plugin import parse_options
+
+    options = {"profile": "smoke", "seeds": "0", "methods": "", "precisions": "", "model": "", "data": ""}
+    options |= {"max-train": "", "floors": "none", "records": "", "resume": "", "sweep": ""}
+    mixed = "fp16" if torch.cuda.is_available() else "bf16"  # rtsent.measuring.resolve_precision
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    for name, value, message in [
+        ("seeds", "0,1,00", "--rtsent-seeds='0,1,00' lists seed 0 twice ('0' and '00'); list each seed once"),
+        ("methods", "svm,lora,svm", "--rtsent-methods='svm,lora,svm' lists method svm twice; list each method once"),
+        ("precisions", "fp32,fp32", "--rtsent-precisions='fp32,fp32' lists precision fp32 twice; list each"),
+        (
+            "precisions",
+            f"{mixed},fp32,mixed",
+            f"--rtsent-precisions='{mixed},fp32,mixed' lists precision {mixed} twice "
+            f"('{mixed}' and 'mixed', which is {mixed} on this {device}); list each precision once",
+        ),
+    ]:
+        with pytest.raises(ValueError) as caught:
+            parse_options(lambda key, name=name, value=value: value if key == name else options[key])
+        assert str(caught.value).startswith(message), caught.value
+    other = "bf16" if mixed == "fp16" else "fp16"
+    assert parse_options(lambda key: f"fp32,{other},mixed" if key == "precisions" else options[key]).precisions

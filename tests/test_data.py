@@ -1,28 +1,29 @@
 import hashlib
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
+from datasets import Dataset
 from transformers import AutoTokenizer
 
 from rtsent.backbones import _packaged_folder
 from rtsent.data import (
+    CANONICAL_SPLIT_HASHES,
     PACKAGED_DATA,
     DataSourceError,
     load_splits,
+    noncanonical_splits,
     split_hash,
     split_stats,
+    stratified_range,
     stratified_sample,
     tokenize,
 )
 
-# Computed once from the shared rt-polarity files with rtsent.data.split_hash and pinned: any change
-# in reading, stripping, cutting or ordering changes them.
-PINNED = {
-    "train": "481cc37ac8fd5b4e5beeb346cb07c2a990b08a5604140b40392fbee2318ab2fd",
-    "validation": "2c4346f80b46f5724d4e050224202647c08295bd2c38a5c2107218e0f0c778c5",
-    "test": "4c10d03359ea7ad9160c3d929d58c11f97dc01f754b92157e160da4c1237eb09",
-}
+# Computed once from the Cornell rt-polarity files with rtsent.data.split_hash and pinned in rtsent.data
+# as the canonical splits: any change in reading, stripping, cutting or ordering changes them.
+PINNED = CANONICAL_SPLIT_HASHES
 # First and last texts of each split as the hub dataset cornell-movie-review-data/rotten_tomatoes has them.
 ENDS = {
     "train": (
@@ -93,6 +94,46 @@ def test_stratified_sample_is_balanced_seeded_and_ordered(splits):
         stratified_sample(splits["train"], 9000, seed=0)
 
 
+def test_sizes_the_stratified_draw_cannot_make_are_refused_with_the_range(splits):
+    # 8529 leaves one row out: scikit-learn needs one of each class out, so it raised its own ValueError
+    expected = (
+        r"max_train_samples=8529 is out of range; the training split has 8530 rows \(4265 neg, 4265 pos\) "
+        r"and a stratified draw can keep 2\.\.8528 of them or all 8530"
+    )
+    for n in (8529, 1, 0, -3):
+        with pytest.raises(DataSourceError, match=expected.replace("8529", str(n))):
+            stratified_sample(splits["train"], n, seed=0)
+    assert len(stratified_sample(splits["train"], 8528, seed=0)) == 8528
+    assert sorted(stratified_sample(splits["train"], 2, seed=0)["label"]) == [0, 1]
+    assert len(stratified_sample(splits["train"], 8530, seed=0)) == 8530
+
+
+@pytest.mark.parametrize(("neg", "pos"), [(2, 2), (2, 9), (3, 14), (5, 5), (2, 40), (7, 30), (1, 6)])
+def test_stratified_range_is_exactly_what_the_draw_can_make(neg, pos):
+    from sklearn.model_selection import train_test_split
+
+    labels = [0] * neg + [1] * pos
+    split = Dataset.from_dict({"text": [f"t{i}" for i in range(len(labels))], "label": labels})
+    valid = stratified_range(labels)
+    for n in range(1, len(labels)):
+        if valid and valid[0] <= n <= valid[1]:
+            for seed in range(4):  # every size in the range holds both labels, whatever the seed
+                assert set(stratified_sample(split, n, seed=seed)["label"]) == {0, 1}, (n, seed)
+            continue
+        with pytest.raises(DataSourceError, match=f"max_train_samples={n} is out of range"):
+            stratified_sample(split, n, seed=0)
+        # and scikit-learn really cannot make it: it raises, or some seed draws a single class
+        drawn = []
+        for seed in range(20):
+            try:
+                keep, _ = train_test_split(np.arange(len(labels)), train_size=n, stratify=labels, random_state=seed)
+            except ValueError:
+                drawn.append(None)
+            else:
+                drawn.append(len({labels[i] for i in keep}))
+        assert None in drawn or 1 in drawn, (n, drawn)
+
+
 def test_split_stats_and_tokenize_do_not_pad(splits):
     tokenizer = AutoTokenizer.from_pretrained(str(_packaged_folder()))
     small = splits.map(lambda b: b, batched=True).filter(lambda _, i: i % 100 == 0, with_indices=True)
@@ -121,7 +162,10 @@ GOOD = pd.DataFrame({"text": ["good film", "bad film"], "label": [1, 0]})
     [
         ({"train": GOOD, "validation": GOOD}, "has no 'test' split: expected one of test.parquet"),
         ({"train": GOOD[["text"]], "validation": GOOD, "test": GOOD}, r"lacks column\(s\) \['label'\]"),
-        ({"train": GOOD.assign(label=[1, 2]), "validation": GOOD, "test": GOOD}, "has labels 2; labels must be 0"),
+        (
+            {"train": GOOD.assign(label=[1, 2]), "validation": GOOD, "test": GOOD},
+            r"train.csv', data row 2 \(header not counted\): label 2 is not 0 or 1; labels must be the integers 0",
+        ),
     ],
 )
 def test_bad_split_files_get_one_line_errors(tmp_path, frames, expected):
@@ -163,3 +207,149 @@ def test_packaged_polarity_files_unchanged(polarity_folder):
 def test_packaged_source_needs_no_path():
     splits = load_splits(PACKAGED_DATA)
     assert {name: split_hash(splits[name]) for name in PINNED} == PINNED
+
+
+def _folder(tmp_path, train_name, train_bytes):
+    """A split-file folder whose train split is `train_bytes`; validation and test are good CSV files."""
+    folder = tmp_path / "bad"
+    _write_splits(folder, {"validation": GOOD, "test": GOOD})
+    (folder / train_name).write_bytes(train_bytes)
+    return folder
+
+
+def _jsonl(*rows):
+    return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+OK_ROWS = ({"text": "good film", "label": 1}, {"text": "bad film", "label": 0})
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        # null, NaN and empty texts: JSONL names the file's line (1-based)
+        ("train.jsonl", _jsonl(*OK_ROWS, {"text": None, "label": 1}), "train.jsonl', line 3: text is null; every text"),
+        ("train.jsonl", b'{"text": "a", "label": 1}\n{"text": NaN, "label": 0}\n', "line 2: text is null"),
+        ("train.jsonl", _jsonl(*OK_ROWS, {"text": " \t ", "label": 0}), "line 3: text is empty after strip()"),
+        ("train.jsonl", _jsonl(*OK_ROWS, {"text": "", "label": 0}), "line 3: text is empty; every text must"),
+        ("train.jsonl", _jsonl(*OK_ROWS, {"label": 0}), "line 3: has no 'text'"),
+        ("train.jsonl", _jsonl({"text": 5, "label": 0}, *OK_ROWS), r"line 1: text 5 is not a string \(int\)"),
+        (
+            "train.jsonl",
+            _jsonl(*OK_ROWS) + b"\n" + _jsonl({"text": None, "label": 1}, {"text": None, "label": 0}),
+            r"line 4: text is null \(1 more bad row\(s\) like it\)",  # the blank line 3 is counted, not read
+        ),
+        # CSV names the data row (1-based, header not counted); "NA" and "nan" are texts there, not nulls
+        ("train.csv", b"text,label\ngood,1\n,0\n", r"data row 2 \(header not counted\): text is empty;"),
+        ("train.csv", b"text,label\ngood,1\n   ,0\n", "data row 2 .*: text is empty after strip()"),
+        # labels: null, float, string, boolean, out of range; refused by name, never converted
+        ("train.jsonl", _jsonl(*OK_ROWS, {"text": "x", "label": None}), "line 3: label is null; labels must be"),
+        ("train.jsonl", _jsonl({"text": "x", "label": "1"}, *OK_ROWS), "line 1: label '1' is a string"),
+        ("train.jsonl", _jsonl({"text": "x", "label": 1.0}, *OK_ROWS), "line 1: label 1.0 is a float"),
+        ("train.jsonl", _jsonl({"text": "x", "label": True}, *OK_ROWS), "line 1: label True is a boolean"),
+        ("train.csv", b"text,label\ngood,1\nbad,\n", r"data row 2 \(header not counted\): label is null"),
+        ("train.csv", b"text,label\ngood,1.0\nbad,0.0\n", r"data row 1 .*: label 1.0 is a float \(1 more"),
+        ("train.csv", b"text,label\ngood,pos\nbad,0\n", "data row 1 .*: label 'pos' is a string"),
+    ],
+)
+def test_bad_rows_name_the_file_and_the_row(tmp_path, name, content, expected):
+    with pytest.raises(DataSourceError, match=expected) as caught:
+        load_splits(str(_folder(tmp_path, name, content)))
+    assert "\n" not in str(caught.value) and str(tmp_path / "bad" / name) in str(caught.value)
+
+
+def test_bad_parquet_rows_name_the_row(tmp_path):
+    folder = tmp_path / "bad"
+    _write_splits(folder, {"validation": GOOD, "test": GOOD})
+    cases = [
+        # a nullable integer label column with a missing value (pandas raised "boolean value of NA is ambiguous")
+        (
+            pd.DataFrame({"text": ["a", "b", "c"], "label": pd.array([1, None, 0], dtype="Int64")}),
+            "row 2: label is null",
+        ),
+        (pd.DataFrame({"text": ["a", "b"], "label": [1.0, 0.0]}), r"row 1: label 1.0 is a float \(1 more"),
+        (pd.DataFrame({"text": ["a", None], "label": [1, 0]}), "row 2: text is null"),
+        (pd.DataFrame({"text": ["a", np.nan], "label": [1, 0]}), "row 2: text is null"),
+        (pd.DataFrame({"text": ["a", "  "], "label": [1, 0]}), "row 2: text is empty after strip()"),
+    ]
+    for frame, expected in cases:
+        frame.to_parquet(folder / "train.parquet")
+        with pytest.raises(DataSourceError, match=f"train.parquet', {expected}"):
+            load_splits(str(folder))
+    pd.DataFrame({"text": ["a", "b"], "label": pd.array([1, 0], dtype="Int64")}).to_parquet(folder / "train.parquet")
+    assert load_splits(str(folder))["train"]["label"] == [1, 0]  # a nullable int column without nulls is fine
+
+
+def test_blank_line_in_polarity_file_is_named(tmp_path, polarity_folder):
+    folder = tmp_path / "rt"
+    folder.mkdir()
+    (folder / "rt-polarity.neg").write_bytes((polarity_folder / "rt-polarity.neg").read_bytes())
+    lines = (polarity_folder / "rt-polarity.pos").read_bytes().splitlines(keepends=True)
+    (folder / "rt-polarity.pos").write_bytes(b"".join(lines[:6] + [b"  \n"] + lines[6:]))
+    with pytest.raises(DataSourceError, match=r"rt-polarity.pos', line 7: text is empty; every text must be"):
+        load_splits(str(folder))
+
+
+def test_csv_and_jsonl_with_a_byte_order_mark_are_read(tmp_path, splits):
+    folder = tmp_path / "bom"
+    folder.mkdir()
+    for name, ext in (("train", "csv"), ("validation", "jsonl"), ("test", "csv")):
+        frame = splits[name].to_pandas()
+        if ext == "csv":
+            frame.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8-sig")
+        else:
+            frame.to_json(folder / f"{name}.jsonl", orient="records", lines=True, force_ascii=False)
+            (folder / f"{name}.jsonl").write_bytes(b"\xef\xbb\xbf" + (folder / f"{name}.jsonl").read_bytes())
+    assert (folder / "train.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    loaded = load_splits(str(folder))
+    assert {name: split_hash(loaded[name]) for name in PINNED} == PINNED
+    assert noncanonical_splits(loaded) == []  # the same texts in other files are still the canonical data
+
+
+def test_every_split_must_hold_both_labels(tmp_path, polarity_folder):
+    positive = pd.DataFrame({"text": [f"good film {i}" for i in range(6)], "label": [1] * 6})
+    _write_splits(tmp_path / "one", {"train": positive, "validation": GOOD, "test": GOOD})
+    with pytest.raises(DataSourceError, match=r"the train split holds only label 1 \(pos\) in its 6 rows; every split"):
+        load_splits(str(tmp_path / "one"))
+    _write_splits(tmp_path / "two", {"train": GOOD, "validation": GOOD, "test": positive.assign(label=0)})
+    with pytest.raises(DataSourceError, match=r"the test split holds only label 0 \(neg\) in its 6 rows"):
+        load_splits(str(tmp_path / "two"))
+    # one line per rt-polarity file: 80/10/10 cuts leave validation and test empty
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    for name in ("rt-polarity.pos", "rt-polarity.neg"):
+        (folder / name).write_bytes((polarity_folder / name).read_bytes().splitlines(keepends=True)[0])
+    with pytest.raises(DataSourceError, match="the validation split has no rows; every split needs both"):
+        load_splits(str(folder))
+
+
+def test_canonical_splits_are_recognised_and_other_data_are_not(tmp_path, splits):
+    assert noncanonical_splits(splits) == []
+    folder = tmp_path / "other"
+    folder.mkdir()
+    for name in ("train", "validation", "test"):
+        frame = splits[name].to_pandas()
+        if name == "test":
+            frame.loc[0, "text"] = frame.loc[0, "text"] + " !"
+        frame.to_parquet(folder / f"{name}.parquet")
+    assert noncanonical_splits(load_splits(str(folder))) == ["test"]
+    # a stratified subsample of the canonical training split is not the canonical split by hash:
+    # the workbench judges the full splits, before max_train (tests/test_runner.py)
+    assert noncanonical_splits(load_splits(PACKAGED_DATA, max_train_samples=200)) == ["train"]
+
+
+def test_hub_loader_checks_rows_and_labels_too(tmp_path, monkeypatch):
+    import datasets
+
+    from rtsent.data import _from_hub
+
+    # datasets.load_dataset reads a local folder of parquet files as it reads a hub dataset's
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "cache")
+    folder = tmp_path / "hub"
+    folder.mkdir()
+    for name in ("train", "validation", "test"):
+        texts = ["good film", None if name == "test" else "bad film"]
+        pd.DataFrame({"text": texts, "label": [1, 0]}).to_parquet(folder / f"{name}.parquet")
+    with pytest.raises(DataSourceError, match=f"hub dataset '{folder}', test split, row 2: text is null; every text"):
+        _from_hub(str(folder))
+    assert (tmp_path / "cache").is_dir()

@@ -189,3 +189,15 @@ def test_files_from_two_profiles_are_labelled(tmp_path, capsys):
 def test_reporter_does_not_import_torch():
     code = "import sys, rtsent.reporting, rtsent.plots; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_header_marks_other_data(tmp_path, capsys):
+    canonical, other, old = (record("svm-bf16", 0, 80) for _ in range(3))
+    canonical["extra_info"]["data_canonical"] = True
+    other["extra_info"]["data_canonical"] = False
+    paths = [write(tmp_path / f"{name}.json", [b]) for name, b in (("c", canonical), ("o", other), ("n", old))]
+    assert main([*paths, "--no-pairs"]) == 0
+    headers = [line for line in capsys.readouterr().out.splitlines() if line.startswith("> file:")]
+    assert "data: folder (train ffffffffffff, canonical Rotten Tomatoes splits)" in headers[0]
+    assert "data: folder (train ffffffffffff, OTHER DATA: not the canonical splits)" in headers[1]
+    assert "data: folder (train ffffffffffff) ·" in headers[2]  # files written before the flag: no claim

@@ -28,6 +28,12 @@ def pytest_cmd(*args):
     [
         ("--rtsent-model=/nonexistent/model", "rtsent: model folder '/nonexistent/model' does not exist"),
         ("--rtsent-max-train=99999", "max_train_samples=99999 is out of range; the training split has 8530 rows"),
+        # one row short of the split: scikit-learn's own ValueError used to end as a pytest INTERNALERROR
+        (
+            "--rtsent-max-train=8529",
+            "rtsent: max_train_samples=8529 is out of range; the training split has 8530 rows (4265 neg, 4265 pos) "
+            "and a stratified draw can keep 2..8528 of them or all 8530",
+        ),
         ("--rtsent-data=/nonexistent/data", "rtsent: data folder '/nonexistent/data' does not exist"),
     ],
 )
@@ -48,6 +54,62 @@ def test_bad_sources_stop_before_training(tmp_path, polarity_folder, option, mes
     assert proc.returncode == 4, proc.stdout[-2000:]
     assert message in proc.stdout + proc.stderr
     assert "passed" not in proc.stdout and time.perf_counter() - started < 60
+    assert "INTERNALERROR" not in proc.stdout + proc.stderr and "Traceback" not in proc.stdout + proc.stderr
+
+
+def _bad_data(folder):
+    """Split-file folders a user could hand over, each with one bad thing in the training split."""
+    good = "".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in (("good film", 1), ("bad film", 0)))
+    for name in ("validation", "test"):
+        (folder / f"{name}.jsonl").write_text(good)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("train", "message"),
+    [
+        (
+            b'{"text": "fine", "label": 1}\n{"text": null, "label": 0}\n',
+            "train.jsonl', line 2: text is null; every text must be a non-empty string",
+        ),
+        (
+            b"".join(b'{"text": "great %d", "label": 1}\n' % i for i in range(6)),
+            "the train split holds only label 1 (pos) in its 6 rows; every split needs both 0 (neg) and 1 (pos)",
+        ),
+    ],
+)
+def test_bad_data_rows_stop_before_training(tmp_path, train, message):
+    folder = _bad_data(tmp_path)
+    (folder / "train.jsonl").write_bytes(train)
+    proc = subprocess.run(
+        pytest_cmd("--rtsent-profile=smoke", f"--rtsent-data={folder}", "--rtsent-methods=svm"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
+    [line] = [line for line in proc.stderr.splitlines() if message in line]
+    assert line.startswith("ERROR: rtsent: data") or line.startswith("ERROR: rtsent: split file"), line
+    assert "passed" not in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_other_data_get_one_warning_line_at_start(tmp_path, polarity_folder):
+    folder = tmp_path / "rt"
+    folder.mkdir()
+    for name in ("rt-polarity.pos", "rt-polarity.neg"):
+        (folder / name).write_bytes((polarity_folder / name).read_bytes() + b"one more sentence .\n")
+    common = ["--collect-only", "--rtsent-profile=smoke"]
+    proc = subprocess.run(pytest_cmd(*common, f"--rtsent-data={folder}"), cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    warnings = [line for line in proc.stdout.splitlines() if "not the canonical Rotten Tomatoes splits" in line]
+    assert warnings == [
+        f"rtsent: warning: data {str(folder)!r} are not the canonical Rotten Tomatoes splits (train, validation, "
+        "test splits differ from rtsent.data.CANONICAL_SPLIT_HASHES); results are marked as other data "
+        "(data_canonical: false)"
+    ]
+    proc = subprocess.run(pytest_cmd(*common, "--rtsent-data=rt-polarity"), cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "canonical" not in proc.stdout + proc.stderr
 
 
 def test_bad_floors_file_is_a_usage_error(tmp_path, polarity_folder):

@@ -57,6 +57,8 @@ def test_each_method_records_everything(polarity_folder, bench, method, lr):
     ):
         assert record[key] is not None, key
     assert len(record["val_predictions"]) == len(record["val_labels"]) == 1066
+    # judged on the full splits: the 200-row training sample alone would not hash as the canonical split
+    assert record["data_canonical"] is True and record["train_rows"] == 200
     assert set(record["val_predictions"]) <= {"0", "1"}
     accuracy = np.mean([p == t for p, t in zip(record["val_predictions"], record["val_labels"], strict=True)])
     assert math.isclose(accuracy, record["val_accuracy"])
@@ -163,3 +165,14 @@ def test_length_grouped_batches_cover_each_row_once_and_cut_padding():
     assert [b.tolist() for b in grouped] != [
         b.tolist() for b in train_batches(lengths, 32, seed=0, epoch=1, grouped=True)
     ]
+
+
+def test_record_marks_other_data(tmp_path, polarity_folder, bench):
+    folder = tmp_path / "rt"
+    folder.mkdir()
+    for name in ("rt-polarity.pos", "rt-polarity.neg"):
+        lines = (polarity_folder / name).read_bytes().splitlines(keepends=True)
+        (folder / name).write_bytes(b"".join(lines[:-1]) + b"an edited last sentence .\n")  # in the test split
+    record = run_case(smoke_config(folder, "svm", None), bench=bench).record
+    assert record["status"] == "passed" and record["data_canonical"] is False
+    assert bench.noncanonical_splits(str(folder)) == ["test"]
