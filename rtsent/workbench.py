@@ -4,6 +4,7 @@ the cheap methods' cost)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 import torch
 
 from rtsent.backbones import Backbone, load_backbone
+from rtsent.callbacks import Callback, as_callback
 from rtsent.data import SPLITS, load_splits, split_hash, tokenize
 from rtsent.measuring import machine_facts, matmul_flops, measure
 from rtsent.training import TokenCount, pooled_features
@@ -48,8 +50,12 @@ class Task:
     def input_ids(self, split: str) -> list[list[int]]:
         return self.bench.input_ids(self, split)
 
-    def features(self, split: str, *, pooling: str, precision: str, batch_size: int) -> Features:
-        return self.bench.features(self, split, pooling=pooling, precision=precision, batch_size=batch_size)
+    def features(
+        self, split: str, *, pooling: str, precision: str, batch_size: int, callbacks: Sequence[Callback] = ()
+    ) -> Features:
+        return self.bench.features(
+            self, split, pooling=pooling, precision=precision, batch_size=batch_size, callbacks=callbacks
+        )
 
 
 class Workbench:
@@ -78,11 +84,21 @@ class Workbench:
             self._splits[key] = (splits, {name: split_hash(splits[name]) for name in SPLITS})
         return self._splits[key]
 
-    def task(self, *, model: str, data: str, max_train: int | None, max_length: int | None) -> Task:
+    def task(
+        self,
+        *,
+        model: str,
+        data: str,
+        max_train: int | None,
+        max_length: int | None,
+        callbacks: Sequence[Callback] = (),
+    ) -> Task:
+        """The tokenized task; `callbacks` hear on_phase("tokenizing") when it is not cached yet."""
         backbone = self.backbone(model)
         splits, hashes = self.splits(data, max_train)
         key = (model, data, max_train, max_length)
         if key not in self._tokenized:
+            as_callback(callbacks).on_phase("tokenizing")
             self._tokenized[key] = tokenize(splits, backbone.tokenizer, max_length=max_length)
         return Task(backbone, data, self._tokenized[key], hashes, max_length, self.device, self)
 
@@ -92,9 +108,22 @@ class Workbench:
             self._ids[key] = list(task.splits[split]["input_ids"])
         return self._ids[key]
 
-    def features(self, task: Task, split: str, *, pooling: str, precision: str, batch_size: int) -> Features:
+    def features(
+        self,
+        task: Task,
+        split: str,
+        *,
+        pooling: str,
+        precision: str,
+        batch_size: int,
+        callbacks: Sequence[Callback] = (),
+    ) -> Features:
+        """(rows, hidden) frozen features of `split`; `callbacks` hear on_phase("frozen pass SPLIT") and
+        each batch when they are computed (not when cached)."""
         key = (task.backbone.identity, task.split_hashes[split], task.max_length, pooling, precision)
         if key not in self._features:
+            hooks = as_callback(callbacks)
+            hooks.on_phase(f"frozen pass {split}")
             tokens = TokenCount()
             with measure(self.device) as window:
                 values = pooled_features(
@@ -106,6 +135,7 @@ class Workbench:
                     pad_id=task.pad_id,
                     batch_size=batch_size,
                     tokens=tokens,
+                    callbacks=[hooks],
                 )
             self._features[key] = Features(values, window.seconds, tokens, window.peak_rss_bytes)
         return self._features[key]
