@@ -6,6 +6,7 @@ environment variable (for CI); options are checked when pytest starts, before an
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +30,12 @@ OPTIONS = {
         "also write every case's record here, atomically after each case (survives kills)",
     ),
     "resume": ("RTSENT_RESUME", "", "results file of an earlier run: reuse its passed cases instead of rerunning them"),
+    "progress": (
+        "RTSENT_PROGRESS",
+        "auto",
+        "live progress of each case: auto (unless -q), on, off; one updating line on a terminal, "
+        "else a line per case and every 30 s",
+    ),
 }
 
 
@@ -56,6 +63,8 @@ class Session:
     floors: dict[str, float]
     device: Any
     records_path: str = ""
+    progress: str = "auto"
+    progress_sink: Any = field(default=None, repr=False)  # set when pytest's terminal is up; None: silent
     resume_path: str = ""
     resume: dict[str, dict[str, Any]] = field(default_factory=dict)
     bench: Any = field(default=None, repr=False)
@@ -110,6 +119,7 @@ class Session:
 
     def run(self, config: Any) -> Any:
         """A case's result: reused from --rtsent-resume when it passed there with the same inputs, else run."""
+        from rtsent.progress import Progress
         from rtsent.records import reusable, write_records
         from rtsent.runner import CaseResult, run_case
 
@@ -117,7 +127,12 @@ class Session:
         if reusable(old, config):
             result = CaseResult(old["status"], old.get("message", ""), {**old, "resumed_from": self.resume_path})
         else:
-            result = run_case(config, bench=self.bench)
+            progress = Progress(config.case_id, self.progress_sink) if self.progress_sink else None
+            try:
+                result = run_case(config, bench=self.bench, callbacks=[progress] if progress else [])
+            finally:
+                if progress:
+                    progress.close()
         if self.records_path:
             self.records.append(result.record)
             write_records(self.records_path, self.records, {"rtsent": self.bench.facts})
@@ -134,6 +149,7 @@ def parse_options(get: Any) -> Session:
     from rtsent.measuring import pick_device
     from rtsent.methods import METHODS
     from rtsent.profiles import MIXED, PRECISIONS, get_profile
+    from rtsent.progress import PROGRESS_MODES
 
     profile = get_profile(get("profile"))
     try:
@@ -166,6 +182,8 @@ def parse_options(get: Any) -> Session:
         if floors_text == "none"
         else load_floors(Path(floors_text) if floors_text else default_floors_path(profile.name))
     )
+    if get("progress") not in PROGRESS_MODES:
+        raise ValueError(f"--rtsent-progress={get('progress')!r} is not one of {', '.join(PROGRESS_MODES)}")
     resume = {}
     if get("resume"):
         from rtsent.records import RecordsError, read_document, records_of
@@ -185,6 +203,7 @@ def parse_options(get: Any) -> Session:
         floors=floors,
         device=pick_device(),
         records_path=get("records"),
+        progress=get("progress"),
         resume_path=get("resume"),
         resume=resume,
     )
@@ -196,6 +215,24 @@ def pytest_configure(config: pytest.Config) -> None:
         config._rtsent = parse_options(lambda name: config.getoption(f"--rtsent-{name}"))
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Progress goes through pytest's terminal reporter, which exists only once pytest is configured."""
+    rtsent = getattr(session.config, "_rtsent", None)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if rtsent is None or reporter is None or rtsent.progress == "off":
+        return
+    if rtsent.progress == "auto" and session.config.getoption("verbose") < 0:
+        return  # -q
+    from rtsent.progress import TerminalSink
+
+    capture = session.config.pluginmanager.get_plugin("capturemanager")
+    rtsent.progress_sink = TerminalSink(
+        reporter,
+        suspend=capture.global_and_fixture_disabled if capture else contextlib.nullcontext,
+        live=bool(reporter.isatty) and reporter.hasmarkup,  # rewriting a line needs a terminal and ANSI codes
+    )
 
 
 def _session(config: pytest.Config) -> Session:

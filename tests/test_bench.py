@@ -1,19 +1,34 @@
 """The pytest layer end to end: `pytest bench/` as a user runs it, in a subprocess."""
 
 import json
+import os
+import re
+import select
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_bench(*args, tmp_path):
+def run_bench(*args, tmp_path, quiet=True):
     out = tmp_path / "out.json"
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:randomly", f"--benchmark-json={out}", *args],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "bench/",
+            *["-q"] * quiet,
+            "-p",
+            "no:randomly",
+            f"--benchmark-json={out}",
+            *args,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -41,6 +56,7 @@ def test_smoke_grid_records_every_case(tmp_path, polarity_folder):
         assert info["case"] == bench["name"][len("test_method[") : -1]
     machine = results["machine_info"]["rtsent"]
     assert machine["torch"] and machine["matmul_flops"]["fp32"] > 0
+    assert "rtsent: " not in proc.stdout  # -q silences the progress lines
 
 
 def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
@@ -54,6 +70,7 @@ def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
         ("--rtsent-seeds=0,x", "--rtsent-seeds='0,x' does not parse"),
         ("--rtsent-profile=fast", "unknown profile 'fast'; valid profiles: seed, offline, quick, smoke"),
         ("--rtsent-precisions=fp8", "unknown precision 'fp8' in --rtsent-precisions"),
+        ("--rtsent-progress=loud", "--rtsent-progress='loud' is not one of auto, on, off"),
     ]:
         proc, _, _ = run_bench(f"--rtsent-data={polarity_folder}", "--rtsent-profile=smoke", bad, tmp_path=tmp_path)
         assert proc.returncode == 4 and message in proc.stderr, proc.stderr
@@ -79,3 +96,47 @@ def test_case_below_its_floor_fails_and_keeps_its_record(tmp_path, polarity_fold
         "--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", f"--rtsent-floors={floors}", tmp_path=tmp_path
     )
     assert proc.returncode == 4 and "names method 'qlora'" in proc.stderr
+
+
+PHASE = r"(tokenizing|frozen pass \w+|training|epoch \d+/\d+ \| step \d+/\d+ .*|evaluating \w+)"
+
+
+def test_live_progress_rewrites_one_line_on_a_terminal(tmp_path, polarity_folder):
+    pty = pytest.importorskip("pty")  # POSIX only
+    width = 100
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "bench/", "-p", "no:randomly", "--rtsent-profile=smoke"]
+        + [f"--rtsent-data={polarity_folder}", "--rtsent-methods=full", f"--benchmark-json={tmp_path / 'o.json'}"]
+        + ["--rtsent-max-train=1000"],  # 32 steps: seconds of training, even on a fast machine
+        cwd=ROOT,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env={**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, "COLUMNS": str(width), "TERM": "xterm"},
+    )
+    os.close(secondary)
+    chunks, deadline = [], time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if not select.select([primary], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    assert proc.wait(timeout=60) == 0
+    output = b"".join(chunks).decode()
+    # each update returns to the column after pytest's "bench/test_methods.py " and clears the rest
+    updates = re.findall(r"\r\x1b\[(\d+)C  ([^\r\x1b]*)\x1b\[K", output)
+    texts = [text for _, text in updates]
+    assert any(re.fullmatch(rf"full-lr1e-3-fp32-seed0 \| {PHASE} \| \d+:\d\d", text) for text in texts), texts
+    assert any(text.startswith("full-lr1e-3-fp32-seed0 | epoch 1/1 | step ") and "| loss " in text for text in texts)
+    # never wraps (a wrapped line cannot be rewritten): the long training lines are cut at the edge
+    room = [width - int(column) - 1 - 2 - len(text) for column, text in updates]
+    assert min(room) == 0 and all(r >= 0 for r in room), updates
+    # when the case ends the line is wiped back to pytest's text, and pytest's own "." follows
+    assert re.search(r"\r\x1b\[\d+C\x1b\[K(\x1b\[\d+m)?\.", output)
