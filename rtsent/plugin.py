@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,9 @@ OPTIONS = {
         "else a line per case and every 30 s",
     ),
 }
+# pytest-benchmark's table for cases of one round: min = max = mean = median and zero spread, so
+# only the time means something. --benchmark-columns given by the user wins.
+BENCHMARK_COLUMNS = ["mean"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,7 +72,7 @@ class Session:
     resume_path: str = ""
     resume: dict[str, dict[str, Any]] = field(default_factory=dict)
     bench: Any = field(default=None, repr=False)
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)  # every case's record, in the order run
 
     def grid(self) -> list[tuple[str, float | None, str, int]]:
         """(method, lr, precision, seed) per case; precisions given on the command line replace the profile's."""
@@ -133,8 +137,8 @@ class Session:
             finally:
                 if progress:
                     progress.close()
+        self.records.append(result.record)
         if self.records_path:
-            self.records.append(result.record)
             write_records(self.records_path, self.records, {"rtsent": self.bench.facts})
         return result
 
@@ -215,6 +219,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config._rtsent = parse_options(lambda name: config.getoption(f"--rtsent-{name}"))
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
+    # before pytest-benchmark's own pytest_configure (trylast), which reads its columns option
+    if hasattr(config.option, "benchmark_columns") and not _user_gave(config, "--benchmark-columns"):
+        config.option.benchmark_columns = list(BENCHMARK_COLUMNS)
+
+
+def _user_gave(config: pytest.Config, option: str) -> bool:
+    """Whether `option` was given on the command line, in PYTEST_ADDOPTS or in the ini file's addopts."""
+    addopts = shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))
+    args = [*config.getini("addopts"), *addopts, *config.invocation_params.args]
+    return any(arg == option or arg.startswith(f"{option}=") for arg in args)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -267,6 +281,19 @@ def pytest_benchmark_generate_json(config: pytest.Config, benchmarks: list[Any],
     write no JSON at all, losing every finished case."""
     benchmarks[:] = [bench for bench in benchmarks if bench.stats.data]
     return (yield)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-benchmark's table: the last thing before pytest's verdict
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The compact rtsent table of the cases this session ran (or resumed)."""
+    session = getattr(config, "_rtsent", None)
+    if session is None or not session.records:
+        return
+    from rtsent.summary import results_table, title
+
+    terminalreporter.write_sep("-", title(session.records))
+    for line in results_table(session.records):
+        terminalreporter.write_line(line)
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:

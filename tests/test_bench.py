@@ -56,7 +56,8 @@ def test_smoke_grid_records_every_case(tmp_path, polarity_folder):
         assert info["case"] == bench["name"][len("test_method[") : -1]
     machine = results["machine_info"]["rtsent"]
     assert machine["torch"] and machine["matmul_flops"]["fp32"] > 0
-    assert "rtsent: " not in proc.stdout  # -q silences the progress lines
+    assert "rtsent: " not in proc.stdout  # -q silences the progress lines (the results table stays)
+    assert "rtsent results: profile smoke" in proc.stdout
 
 
 def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
@@ -99,6 +100,54 @@ def test_case_below_its_floor_fails_and_keeps_its_record(tmp_path, polarity_fold
 
 
 PHASE = r"(tokenizing|frozen pass \w+|training|epoch \d+/\d+ \| step \d+/\d+ .*|evaluating \w+)"
+
+
+def benchmark_columns(stdout):
+    """The column labels of pytest-benchmark's table ("Name (time in s)    Mean")."""
+    [labels] = [line for line in stdout.splitlines() if line.startswith("Name (time in")]
+    return labels.split(")", 1)[1].split()
+
+
+def test_a_plain_run_shows_progress_then_the_results_and_no_third_party_warnings(tmp_path, polarity_folder):
+    # not a terminal (captured): plain progress lines; no -q, as a newcomer types it
+    proc, results, _ = run_bench(
+        "--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", tmp_path=tmp_path, quiet=False
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    records = {b["extra_info"]["case"]: b["extra_info"] for b in results["benchmarks"]}
+    progress = [re.fullmatch(rf"rtsent: (\S+) \| {PHASE} \| \d+:\d\d", line) for line in proc.stdout.splitlines()]
+    progress = [match for match in progress if match]
+    assert {match[1] for match in progress} == set(records)  # every case says it started
+    assert progress[0][2] == "tokenizing"
+    # the rtsent table, at the end, one row per case with the session's own numbers
+    lines = proc.stdout.splitlines()
+    [start] = [i for i, line in enumerate(lines) if "rtsent results: profile smoke; model random:tiny-bert" in line]
+    assert lines[start + 1].split() == "case val acc test acc train s peak MiB trainable status".split()
+    rows = {line.split()[2]: line for line in lines[start + 3 : start + 3 + len(records)]}
+    for record in records.values():
+        row = rows[record["row"]]
+        assert row.startswith("(no weights) ") and row.endswith("1 passed")
+        assert f"{record['val_accuracy']:.3f}" in row and f"{record['test_accuracy']:.3f}" in row
+        assert f"{record['trainable_params']:,}" in row
+    # pytest-benchmark's table: only the time, since a case runs one round
+    assert benchmark_columns(proc.stdout) == ["Mean"]
+    # transformers' FutureWarning (raised under peft's LoRA wrapping) is filtered by name in pyproject.toml
+    assert "FutureWarning" not in proc.stdout + proc.stderr and "warnings summary" not in proc.stdout
+
+
+def test_progress_off_is_silent_and_the_users_benchmark_columns_win(tmp_path, polarity_folder):
+    proc, _, _ = run_bench(
+        "--rtsent-profile=smoke",
+        f"--rtsent-data={polarity_folder}",
+        "--rtsent-methods=svm",
+        "--rtsent-progress=off",
+        "--benchmark-columns=min,rounds",
+        tmp_path=tmp_path,
+        quiet=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "rtsent: " not in proc.stdout and "rtsent results: profile smoke" in proc.stdout
+    assert benchmark_columns(proc.stdout) == ["Min", "Rounds"]
 
 
 def test_live_progress_rewrites_one_line_on_a_terminal(tmp_path, polarity_folder):

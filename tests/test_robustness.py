@@ -87,6 +87,10 @@ def test_fault_inside_training_is_recorded_and_the_grid_goes_on(pytester, polari
     assert records["full-lr1e-3-fp32-seed0"]["status"] == "error"
     assert records["full-lr1e-3-fp32-seed0"]["message"] == "RuntimeError: injected fault at step 2"
     assert {r["status"] for case, r in records.items() if not case.startswith("full")} == {"passed"}
+    # the terminal summary's rtsent table shows the failure beside the cases that passed
+    result.stdout.re_match_lines(
+        [r"\(no weights\) svm-fp32 .* 1 passed$", r"\(no weights\) full-lr1e-3-fp32 .* – .* 1 error$"]
+    )
 
 
 def test_ctrl_c_keeps_finished_cases_and_resume_completes_the_grid(tmp_path, polarity_folder):
