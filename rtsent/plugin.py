@@ -6,7 +6,9 @@ environment variable (for CI); options are checked when pytest starts, before an
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,7 +38,16 @@ OPTIONS = {
         "also write every case's record here, atomically after each case (survives kills)",
     ),
     "resume": ("RTSENT_RESUME", "", "results file of an earlier run: reuse its passed cases instead of rerunning them"),
+    "progress": (
+        "RTSENT_PROGRESS",
+        "auto",
+        "live progress of each case: auto (unless -q), on, off; one updating line on a terminal, "
+        "else a line per case and every 30 s",
+    ),
 }
+# pytest-benchmark's table for cases of one round: min = max = mean = median and zero spread, so
+# only the time means something. --benchmark-columns given by the user wins.
+BENCHMARK_COLUMNS = ["mean"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,10 +75,12 @@ class Session:
     device: Any
     sweep: dict[str, list[Any]] = field(default_factory=dict)  # method -> SweepPoints (rtsent.sweeps)
     records_path: str = ""
+    progress: str = "auto"
+    progress_sink: Any = field(default=None, repr=False)  # set when pytest's terminal is up; None: silent
     resume_path: str = ""
     resume: dict[str, dict[str, Any]] = field(default_factory=dict)
     bench: Any = field(default=None, repr=False)
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)  # every case's record, in the order run
 
     def grid(self) -> list[Any]:
         """Every case's `CaseConfig`: the profile's grid, each swept method's entries replaced by its sweep's
@@ -128,6 +141,7 @@ class Session:
 
     def run(self, config: Any) -> Any:
         """A case's result: reused from --rtsent-resume when it passed there with the same inputs, else run."""
+        from rtsent.progress import Progress
         from rtsent.records import reusable, write_records
         from rtsent.runner import CaseResult, run_case
 
@@ -135,9 +149,14 @@ class Session:
         if reusable(old, config):
             result = CaseResult(old["status"], old.get("message", ""), {**old, "resumed_from": self.resume_path})
         else:
-            result = run_case(config, bench=self.bench)
+            progress = Progress(config.case_id, self.progress_sink) if self.progress_sink else None
+            try:
+                result = run_case(config, bench=self.bench, callbacks=[progress] if progress else [])
+            finally:
+                if progress:
+                    progress.close()
+        self.records.append(result.record)
         if self.records_path:
-            self.records.append(result.record)
             write_records(self.records_path, self.records, {"rtsent": self.bench.facts})
         return result
 
@@ -163,6 +182,7 @@ def parse_options(get: Any) -> Session:
     from rtsent.measuring import pick_device, resolve_precision
     from rtsent.methods import METHODS
     from rtsent.profiles import MIXED, PRECISIONS, get_profile
+    from rtsent.progress import PROGRESS_MODES
 
     profile = get_profile(get("profile"))
     try:
@@ -207,6 +227,8 @@ def parse_options(get: Any) -> Session:
         unknown = [m for m in sweep if m not in {e.method for e in profile.grid}]
         if unknown:
             raise ValueError(f"--rtsent-sweep names {unknown}, which profile {profile.name!r} does not run")
+    if get("progress") not in PROGRESS_MODES:
+        raise ValueError(f"--rtsent-progress={get('progress')!r} is not one of {', '.join(PROGRESS_MODES)}")
     resume = {}
     if get("resume"):
         from rtsent.records import RecordsError, read_document, records_of
@@ -226,6 +248,7 @@ def parse_options(get: Any) -> Session:
         floors=floors,
         device=device,
         records_path=get("records"),
+        progress=get("progress"),
         resume_path=get("resume"),
         resume=resume,
         sweep=sweep,
@@ -259,6 +282,34 @@ def pytest_configure(config: pytest.Config) -> None:
         config._rtsent.grid()  # case ids that come out twice (a sweep's values) fail now, not at collection
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
+    # before pytest-benchmark's own pytest_configure (trylast), which reads its columns option
+    if hasattr(config.option, "benchmark_columns") and not _user_gave(config, "--benchmark-columns"):
+        config.option.benchmark_columns = list(BENCHMARK_COLUMNS)
+
+
+def _user_gave(config: pytest.Config, option: str) -> bool:
+    """Whether `option` was given on the command line, in PYTEST_ADDOPTS or in the ini file's addopts."""
+    addopts = shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))
+    args = [*config.getini("addopts"), *addopts, *config.invocation_params.args]
+    return any(arg == option or arg.startswith(f"{option}=") for arg in args)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Progress goes through pytest's terminal reporter, which exists only once pytest is configured."""
+    rtsent = getattr(session.config, "_rtsent", None)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if rtsent is None or reporter is None or rtsent.progress == "off":
+        return
+    if rtsent.progress == "auto" and session.config.getoption("verbose") < 0:
+        return  # -q
+    from rtsent.progress import TerminalSink
+
+    capture = session.config.pluginmanager.get_plugin("capturemanager")
+    rtsent.progress_sink = TerminalSink(
+        reporter,
+        suspend=capture.global_and_fixture_disabled if capture else contextlib.nullcontext,
+        live=bool(reporter.isatty) and reporter.hasmarkup,  # rewriting a line needs a terminal and ANSI codes
+    )
 
 
 def _session(config: pytest.Config) -> Session:
@@ -304,6 +355,19 @@ def pytest_benchmark_generate_json(config: pytest.Config, benchmarks: list[Any],
     write no JSON at all, losing every finished case."""
     benchmarks[:] = [bench for bench in benchmarks if bench.stats.data]
     return (yield)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-benchmark's table: the last thing before pytest's verdict
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The compact rtsent table of the cases this session ran (or resumed)."""
+    session = getattr(config, "_rtsent", None)
+    if session is None or not session.records:
+        return
+    from rtsent.summary import results_table, title
+
+    terminalreporter.write_sep("-", title(session.records))
+    for line in results_table(session.records):
+        terminalreporter.write_line(line)
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:

@@ -64,7 +64,12 @@ def load_records(paths: Sequence[str]) -> tuple[pd.DataFrame, list[dict[str, Any
             raise ReportError(str(error)) from None
         headers.append(_header(path, document))
         rows += [{**info, "file": path} for info in records_of(document)]
-    frame = pd.DataFrame(rows)
+    return records_frame(rows), headers
+
+
+def records_frame(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """One row per case record, numeric columns coerced, derived columns (peak MiB, trainable %) added."""
+    frame = pd.DataFrame(list(records))
     for column in (
         "val_accuracy",
         "val_f1",
@@ -83,14 +88,18 @@ def load_records(paths: Sequence[str]) -> tuple[pd.DataFrame, list[dict[str, Any
     ):
         frame[column] = pd.to_numeric(frame.get(column), errors="coerce")
     peaks = [frame.get(c) for c in ("train_cuda_max_allocated_bytes", "train_peak_rss_bytes", "feature_peak_rss_bytes")]
-    peak = pd.concat([p for p in peaks if p is not None], axis=1).apply(pd.to_numeric, errors="coerce")
+    peaks = [p for p in peaks if p is not None] or [pd.Series(float("nan"), index=frame.index)]  # e.g. all skipped
+    peak = pd.concat(peaks, axis=1).apply(pd.to_numeric, errors="coerce")
     # on CUDA the GPU's allocated peak is the memory that matters; on CPU the process's RSS peak
     cuda = peak.iloc[:, 0] if "train_cuda_max_allocated_bytes" in frame else None
     frame["peak_mib"] = (cuda if cuda is not None and cuda.notna().any() else peak.max(axis=1)) / 2**20
     frame["trainable_pct"] = 100 * frame["trainable_params"] / frame["total_params"]
     frame["train_padding_pct"] = 100 * frame["train_padding_share"]
     frame["reserved_mib"] = frame["train_cuda_max_reserved_bytes"] / 2**20
-    return frame, headers
+    if "has_weights" in frame:  # a case that failed before its verdict has no accuracy_meaningful
+        meaningful = frame.get("accuracy_meaningful", pd.Series(None, index=frame.index, dtype=object))
+        frame["accuracy_meaningful"] = meaningful.where(meaningful.notna(), frame["has_weights"])
+    return frame
 
 
 def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import gc
 import math
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 
+from rtsent.callbacks import Callback, as_callback
 from rtsent.measuring import measure, resolve_precision
 from rtsent.methods import TAKES_LR, get_method
 from rtsent.profiles import PRECISIONS, Recipe, format_number
@@ -103,8 +105,13 @@ def identity(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
     }
 
 
-def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
-    """Run one case to its record. Exceptions become statuses; nothing is raised for them."""
+def run_case(config: CaseConfig, *, bench: Workbench, callbacks: Sequence[Callback] = ()) -> CaseResult:
+    """Run one case to its record. Exceptions become statuses; nothing is raised for them.
+
+    `callbacks` (rtsent.callbacks) hear the case's phases and its training loop; one that raises
+    ends the case with status `error`.
+    """
+    hooks = as_callback(callbacks)
     record = identity(config, bench)
     if bench.device.type == "cuda":
         gc.collect()  # an earlier case's failure (e.g. out of memory) may still hold blocks
@@ -115,7 +122,11 @@ def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
     train_window = None
     try:
         task = bench.task(
-            model=config.model, data=config.data, max_train=config.max_train, max_length=config.recipe.max_length
+            model=config.model,
+            data=config.data,
+            max_train=config.max_train,
+            max_length=config.recipe.max_length,
+            callbacks=[hooks],
         )
         backbone = task.backbone
         record.update(
@@ -136,6 +147,7 @@ def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
                     pooling=config.recipe.pooling,
                     precision=config.precision,
                     batch_size=config.recipe.eval_batch_size,
+                    callbacks=[hooks],
                 )
                 for s in ("train", "validation", "test")
             ]
@@ -145,8 +157,9 @@ def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
                 1, sum(f.tokens.slots for f in features)
             )
             record["feature_peak_rss_bytes"] = max(f.peak_rss_bytes or 0 for f in features)
+        hooks.on_phase("training")
         with measure(bench.device) as train_window:
-            method.fit(task)
+            method.fit(task, callbacks=[hooks])
         record.update(_window("train", train_window))
         trainable, total = method.parameter_counts_
         record.update(trainable_params=trainable, total_params=total, trainable_share=trainable / total)
@@ -154,6 +167,7 @@ def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
         _flops(record, bench, config)
         started = time.perf_counter()
         for split in ("validation", "test"):
+            hooks.on_phase(f"evaluating {split}")
             predictions, labels = method.predict(task, split), task.labels(split)
             prefix = "val" if split == "validation" else "test"
             record[f"{prefix}_accuracy"] = float(accuracy_score(labels, predictions))

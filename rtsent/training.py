@@ -1,5 +1,6 @@
 """Training and inference loops: length-grouped dynamic-padding batches, AdamW with linear
-warmup/decay, autocast, NaN detection, and inference-mode prediction and feature extraction."""
+warmup/decay, autocast, NaN detection, and inference-mode prediction and feature extraction.
+The loops tell their `rtsent.callbacks` what happens (steps, epochs, batches); they decide nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rtsent.callbacks import Callback, as_callback
 from rtsent.measuring import autocast
 from rtsent.profiles import Recipe
 
@@ -172,13 +174,16 @@ def train(
     seed: int,
     pad_id: int,
     head_modules: tuple[str, ...] = (),
-    on_step: Callable[[int, torch.Tensor], None] | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> TrainStats:
     """Train the parameters of `model` that require grad: AdamW, linear warmup then linear decay.
 
-    Fractional `recipe.epochs` stop part-way through the last epoch. `on_step(step, loss)` gets the
-    detached loss tensor (reading it synchronizes a GPU).
+    Fractional `recipe.epochs` stop part-way through the last epoch. `callbacks` hear
+    on_train_begin, on_step_end (the detached loss tensor: reading it synchronizes a GPU),
+    on_epoch_end (after the epoch's losses were checked finite) and on_train_end.
+    Raises `Diverged` at the first NaN/inf loss.
     """
+    hooks = as_callback(callbacks)
     lengths = np.array([len(row) for row in input_ids])
     per_epoch = math.ceil(len(lengths) / recipe.batch_size)
     total_steps = max(1, round(recipe.epochs * per_epoch))
@@ -196,6 +201,7 @@ def train(
     torch.manual_seed(seed)  # dropout masks
     step, losses, final_loss = 0, [], float("nan")
     epoch = 0
+    hooks.on_train_begin(total_steps=total_steps, steps_per_epoch=per_epoch)
     while step < total_steps:
         for batch in train_batches(lengths, recipe.batch_size, seed=seed, epoch=epoch, grouped=recipe.length_grouped):
             rows = [input_ids[i] for i in batch]
@@ -217,15 +223,19 @@ def train(
                 torch.nn.utils.clip_grad_norm_(parameters, recipe.max_grad_norm)
                 optimizer.step()
             schedule.step()
-            if on_step is not None:
-                on_step(step, losses[-1])
+            hooks.on_step_end(step, losses[-1], tokens.real)
             step += 1
             if len(losses) == CHECK_EVERY or step >= total_steps:
                 final_loss = _check_finite(losses, first_step=step - len(losses))
                 losses = []
             if step >= total_steps:
                 break
+        if losses:  # one check (one sync) per epoch, so on_epoch_end never sees a diverged model
+            final_loss = _check_finite(losses, first_step=step - len(losses))
+            losses = []
+        hooks.on_epoch_end(epoch, step, model)
         epoch += 1
+    hooks.on_train_end(step)
     return TrainStats(steps=step, epochs=step / per_epoch, final_loss=final_loss, tokens=tokens, dropout=dropout)
 
 
@@ -249,13 +259,18 @@ def _encoder_outputs(
     pad_id: int,
     reduce: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor],
     tokens: TokenCount | None,
+    callbacks: Sequence[Callback] = (),
 ) -> np.ndarray:
-    """`reduce(model, ids, mask)` over length-sorted batches, returned in the input's order."""
+    """`reduce(model, ids, mask)` over length-sorted batches, returned in the input's order.
+
+    `callbacks` hear on_predict_batch_end after each batch."""
+    hooks = as_callback(callbacks)
     lengths = np.array([len(row) for row in input_ids])
+    batches = math.ceil(len(lengths) / batch_size)
     out: np.ndarray | None = None
     model.to(device).eval()
     with torch.inference_mode(), autocast(device, precision):
-        for batch in eval_batches(lengths, batch_size):
+        for done, batch in enumerate(eval_batches(lengths, batch_size), start=1):
             rows = [input_ids[i] for i in batch]
             ids, mask = pad(rows, pad_id, device)
             if tokens is not None:
@@ -264,6 +279,7 @@ def _encoder_outputs(
             if out is None:
                 out = np.empty((len(lengths), *values.shape[1:]), dtype=np.float32)
             out[batch] = values
+            hooks.on_predict_batch_end(done, batches)
     assert out is not None
     return out
 

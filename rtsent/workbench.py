@@ -4,6 +4,7 @@ the cheap methods' cost)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 import torch
 
 from rtsent.backbones import Backbone, load_backbone
+from rtsent.callbacks import Callback, as_callback
 from rtsent.data import SPLITS, load_splits, noncanonical_splits, split_hash, stratified_sample, tokenize
 from rtsent.measuring import machine_facts, matmul_flops, measure
 from rtsent.training import TokenCount, pooled_features
@@ -49,8 +51,12 @@ class Task:
     def input_ids(self, split: str) -> list[list[int]]:
         return self.bench.input_ids(self, split)
 
-    def features(self, split: str, *, pooling: str, precision: str, batch_size: int) -> Features:
-        return self.bench.features(self, split, pooling=pooling, precision=precision, batch_size=batch_size)
+    def features(
+        self, split: str, *, pooling: str, precision: str, batch_size: int, callbacks: Sequence[Callback] = ()
+    ) -> Features:
+        return self.bench.features(
+            self, split, pooling=pooling, precision=precision, batch_size=batch_size, callbacks=callbacks
+        )
 
 
 class Workbench:
@@ -90,11 +96,21 @@ class Workbench:
         splits; empty for the canonical data."""
         return self._noncanonical[source]
 
-    def task(self, *, model: str, data: str, max_train: int | None, max_length: int | None) -> Task:
+    def task(
+        self,
+        *,
+        model: str,
+        data: str,
+        max_train: int | None,
+        max_length: int | None,
+        callbacks: Sequence[Callback] = (),
+    ) -> Task:
+        """The tokenized task; `callbacks` hear on_phase("tokenizing") when it is not cached yet."""
         backbone = self.backbone(model)
         splits, hashes = self.splits(data, max_train)
         key = (model, data, max_train, max_length)
         if key not in self._tokenized:
+            as_callback(callbacks).on_phase("tokenizing")
             self._tokenized[key] = tokenize(splits, backbone.tokenizer, max_length=max_length)
         tokenized, canonical = self._tokenized[key], not self._noncanonical[data]
         return Task(backbone, data, tokenized, hashes, max_length, self.device, self, data_canonical=canonical)
@@ -105,9 +121,22 @@ class Workbench:
             self._ids[key] = list(task.splits[split]["input_ids"])
         return self._ids[key]
 
-    def features(self, task: Task, split: str, *, pooling: str, precision: str, batch_size: int) -> Features:
+    def features(
+        self,
+        task: Task,
+        split: str,
+        *,
+        pooling: str,
+        precision: str,
+        batch_size: int,
+        callbacks: Sequence[Callback] = (),
+    ) -> Features:
+        """(rows, hidden) frozen features of `split`; `callbacks` hear on_phase("frozen pass SPLIT") and
+        each batch when they are computed (not when cached)."""
         key = (task.backbone.identity, task.split_hashes[split], task.max_length, pooling, precision)
         if key not in self._features:
+            hooks = as_callback(callbacks)
+            hooks.on_phase(f"frozen pass {split}")
             tokens = TokenCount()
             with measure(self.device) as window:
                 values = pooled_features(
@@ -119,6 +148,7 @@ class Workbench:
                     pad_id=task.pad_id,
                     batch_size=batch_size,
                     tokens=tokens,
+                    callbacks=[hooks],
                 )
             self._features[key] = Features(values, window.seconds, tokens, window.peak_rss_bytes)
         return self._features[key]

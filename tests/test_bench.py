@@ -1,6 +1,9 @@
 """The pytest layer end to end: `pytest bench/` as a user runs it, in a subprocess."""
 
 import json
+import os
+import re
+import select
 import subprocess
 import sys
 import time
@@ -11,11 +14,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_bench(*args, tmp_path):
+def run_bench(*args, tmp_path, quiet=True):
     out = tmp_path / "out.json"
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:randomly", f"--benchmark-json={out}", *args],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "bench/",
+            *["-q"] * quiet,
+            "-p",
+            "no:randomly",
+            f"--benchmark-json={out}",
+            *args,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -44,6 +57,8 @@ def test_smoke_grid_records_every_case(tmp_path, polarity_folder):
         assert info["case"] == bench["name"][len("test_method[") : -1]
     machine = results["machine_info"]["rtsent"]
     assert machine["torch"] and machine["matmul_flops"]["fp32"] > 0
+    assert "rtsent: " not in proc.stdout  # -q silences the progress lines (the results table stays)
+    assert "rtsent results: profile smoke" in proc.stdout
 
 
 def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
@@ -59,6 +74,7 @@ def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
         ("--rtsent-precisions=fp8", "unknown precision 'fp8' in --rtsent-precisions"),
         # a repeated seed used to run twice as seed0_0/seed0_1 and report n = 2 with a spread of 0
         ("--rtsent-seeds=0,0", "--rtsent-seeds='0,0' lists seed 0 twice; list each seed once"),
+        ("--rtsent-progress=loud", "--rtsent-progress='loud' is not one of auto, on, off"),
     ]:
         proc, _, _ = run_bench(f"--rtsent-data={polarity_folder}", "--rtsent-profile=smoke", bad, tmp_path=tmp_path)
         assert proc.returncode == 4 and message in proc.stderr, proc.stderr
@@ -119,7 +135,7 @@ def test_duplicates_in_the_grid_options_are_usage_errors():
     from rtsent.plugin import parse_options
 
     options = {"profile": "smoke", "seeds": "0", "methods": "", "precisions": "", "model": "", "data": ""}
-    options |= {"max-train": "", "floors": "none", "records": "", "resume": "", "sweep": ""}
+    options |= {"max-train": "", "floors": "none", "records": "", "resume": "", "sweep": "", "progress": "auto"}
     mixed = "fp16" if torch.cuda.is_available() else "bf16"  # rtsent.measuring.resolve_precision
     device = "cuda" if torch.cuda.is_available() else "cpu"
     for name, value, message in [
@@ -138,3 +154,95 @@ def test_duplicates_in_the_grid_options_are_usage_errors():
         assert str(caught.value).startswith(message), caught.value
     other = "bf16" if mixed == "fp16" else "fp16"
     assert parse_options(lambda key: f"fp32,{other},mixed" if key == "precisions" else options[key]).precisions
+
+
+PHASE = r"(tokenizing|frozen pass \w+|training|epoch \d+/\d+ \| step \d+/\d+ .*|evaluating \w+)"
+
+
+def benchmark_columns(stdout):
+    """The column labels of pytest-benchmark's table ("Name (time in s)    Mean")."""
+    [labels] = [line for line in stdout.splitlines() if line.startswith("Name (time in")]
+    return labels.split(")", 1)[1].split()
+
+
+def test_a_plain_run_shows_progress_then_the_results_and_no_third_party_warnings(tmp_path, polarity_folder):
+    # not a terminal (captured): plain progress lines; no -q, as a newcomer types it
+    proc, results, _ = run_bench(
+        "--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", tmp_path=tmp_path, quiet=False
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    records = {b["extra_info"]["case"]: b["extra_info"] for b in results["benchmarks"]}
+    progress = [re.fullmatch(rf"rtsent: (\S+) \| {PHASE} \| \d+:\d\d", line) for line in proc.stdout.splitlines()]
+    progress = [match for match in progress if match]
+    assert {match[1] for match in progress} == set(records)  # every case says it started
+    assert progress[0][2] == "tokenizing"
+    # the rtsent table, at the end, one row per case with the session's own numbers
+    lines = proc.stdout.splitlines()
+    [start] = [i for i, line in enumerate(lines) if "rtsent results: profile smoke; model random:tiny-bert" in line]
+    assert lines[start + 1].split() == "case val acc test acc train s peak MiB trainable status".split()
+    rows = {line.split()[2]: line for line in lines[start + 3 : start + 3 + len(records)]}
+    for record in records.values():
+        row = rows[record["row"]]
+        assert row.startswith("(no weights) ") and row.endswith("1 passed")
+        assert f"{record['val_accuracy']:.3f}" in row and f"{record['test_accuracy']:.3f}" in row
+        assert f"{record['trainable_params']:,}" in row
+    # pytest-benchmark's table: only the time, since a case runs one round
+    assert benchmark_columns(proc.stdout) == ["Mean"]
+    # transformers' FutureWarning (raised under peft's LoRA wrapping) is filtered by name in pyproject.toml
+    assert "FutureWarning" not in proc.stdout + proc.stderr and "warnings summary" not in proc.stdout
+
+
+def test_progress_off_is_silent_and_the_users_benchmark_columns_win(tmp_path, polarity_folder):
+    proc, _, _ = run_bench(
+        "--rtsent-profile=smoke",
+        f"--rtsent-data={polarity_folder}",
+        "--rtsent-methods=svm",
+        "--rtsent-progress=off",
+        "--benchmark-columns=min,rounds",
+        tmp_path=tmp_path,
+        quiet=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "rtsent: " not in proc.stdout and "rtsent results: profile smoke" in proc.stdout
+    assert benchmark_columns(proc.stdout) == ["Min", "Rounds"]
+
+
+def test_live_progress_rewrites_one_line_on_a_terminal(tmp_path, polarity_folder):
+    pty = pytest.importorskip("pty")  # POSIX only
+    width = 100
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "bench/", "-p", "no:randomly", "--rtsent-profile=smoke"]
+        + [f"--rtsent-data={polarity_folder}", "--rtsent-methods=full", f"--benchmark-json={tmp_path / 'o.json'}"]
+        + ["--rtsent-max-train=1000"],  # 32 steps: seconds of training, even on a fast machine
+        cwd=ROOT,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env={**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, "COLUMNS": str(width), "TERM": "xterm"},
+    )
+    os.close(secondary)
+    chunks, deadline = [], time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if not select.select([primary], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    assert proc.wait(timeout=60) == 0
+    output = b"".join(chunks).decode()
+    # each update returns to the column after pytest's "bench/test_methods.py " and clears the rest
+    updates = re.findall(r"\r\x1b\[(\d+)C  ([^\r\x1b]*)\x1b\[K", output)
+    texts = [text for _, text in updates]
+    assert any(re.fullmatch(rf"full-lr1e-3-fp32-seed0 \| {PHASE} \| \d+:\d\d", text) for text in texts), texts
+    assert any(text.startswith("full-lr1e-3-fp32-seed0 | epoch 1/1 | step ") and "| loss " in text for text in texts)
+    # never wraps (a wrapped line cannot be rewritten): the long training lines are cut at the edge
+    room = [width - int(column) - 1 - 2 - len(text) for column, text in updates]
+    assert min(room) == 0 and all(r >= 0 for r in room), updates
+    # when the case ends the line is wiped back to pytest's text, and pytest's own "." follows
+    assert re.search(r"\r\x1b\[\d+C\x1b\[K(\x1b\[\d+m)?\.", output)

@@ -125,18 +125,18 @@ def test_bad_floors_file_is_a_usage_error(tmp_path, polarity_folder):
 
 
 def test_fault_inside_training_is_recorded_and_the_grid_goes_on(pytester, polarity_folder, monkeypatch):
-    from rtsent.methods.finetune import fit_classifier
+    from rtsent.callbacks import Callback
+
+    class Boom(Callback):
+        def on_step_end(self, step, loss, tokens):
+            if step == 2:
+                raise RuntimeError(f"injected fault at step {step}")
 
     class Exploding(methods.FullFineTune):
-        """Trains for real, then fails at its third optimizer step."""
+        """Trains for real, then fails at its third optimizer step, through the training loop's callbacks."""
 
-        def fit(self, task):
-            def boom(step, loss):
-                if step == 2:
-                    raise RuntimeError(f"injected fault at step {step}")
-
-            fit_classifier(self, task.backbone.new_model(seed=self.seed), task, on_step=boom)
-            return self
+        def fit(self, task, *, callbacks=()):
+            return super().fit(task, callbacks=[*callbacks, Boom()])
 
     monkeypatch.setitem(methods.METHODS, "full", Exploding)
     pytester.makepyfile(test_methods=BENCH.read_text())
@@ -149,6 +149,10 @@ def test_fault_inside_training_is_recorded_and_the_grid_goes_on(pytester, polari
     assert records["full-lr1e-3-fp32-seed0"]["status"] == "error"
     assert records["full-lr1e-3-fp32-seed0"]["message"] == "RuntimeError: injected fault at step 2"
     assert {r["status"] for case, r in records.items() if not case.startswith("full")} == {"passed"}
+    # the terminal summary's rtsent table shows the failure beside the cases that passed
+    result.stdout.re_match_lines(
+        [r"\(no weights\) svm-fp32 .* 1 passed$", r"\(no weights\) full-lr1e-3-fp32 .* – .* 1 error$"]
+    )
 
 
 def test_ctrl_c_keeps_finished_cases_and_resume_completes_the_grid(tmp_path, polarity_folder):

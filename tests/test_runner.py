@@ -90,7 +90,7 @@ def test_nan_loss_is_diverged_with_its_step(polarity_folder, bench):
 
 def test_error_inside_training_is_recorded(polarity_folder, bench, monkeypatch):
     class Exploding(methods.FullFineTune):
-        def fit(self, task):
+        def fit(self, task, *, callbacks=()):
             raise RuntimeError("injected failure after 3 steps")
 
     monkeypatch.setitem(methods.METHODS, "full", Exploding)

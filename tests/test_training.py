@@ -86,3 +86,53 @@ def test_a_nan_in_a_window_of_losses_names_its_step():
         _check_finite(losses, first_step=64)
     assert caught.value.step == 66
     assert _check_finite(losses[:2], first_step=0) == pytest.approx(0.6)
+
+
+def test_train_tells_its_callbacks_every_step_and_epoch_in_order():
+    from rtsent.callbacks import Callback
+    from rtsent.profiles import Recipe
+    from rtsent.training import train
+
+    class Recorder(Callback):
+        def __init__(self):
+            self.events = []
+
+        def on_train_begin(self, *, total_steps, steps_per_epoch):
+            self.events.append(("begin", total_steps, steps_per_epoch))
+
+        def on_step_end(self, step, loss, tokens):
+            self.events.append(("step", step, tokens, loss.requires_grad))
+
+        def on_epoch_end(self, epoch, step, model):
+            self.events.append(("epoch", epoch, step, model.training))
+
+        def on_train_end(self, step):
+            self.events.append(("end", step))
+
+    rows = [[2, 5, 7][: 1 + i % 3] + [3] * (i % 4) for i in range(10)]  # lengths 1..6
+    recorder = Recorder()
+    stats = train(
+        tiny_lora_model(),
+        rows,
+        torch.tensor([i % 2 for i in range(10)]).numpy(),
+        recipe=Recipe(epochs=2.5, batch_size=4),  # 3 steps an epoch; 2.5 epochs -> round(7.5) = 8 steps
+        lr=1e-3,
+        precision="fp32",
+        device=torch.device("cpu"),
+        seed=0,
+        pad_id=0,
+        callbacks=[recorder],
+    )
+    events = recorder.events
+    assert events[0] == ("begin", 8, 3) and events[-1] == ("end", 8)
+    steps = [e for e in events if e[0] == "step"]
+    assert [e[1] for e in steps] == list(range(8)) and not any(e[3] for e in steps)  # detached losses
+    tokens = [e[2] for e in steps]
+    assert tokens == sorted(tokens) and tokens[-1] == stats.tokens.real  # real tokens trained on so far
+    # each epoch ends after its last step (the third one cut short by the fractional epoch count)
+    assert [e for e in events if e[0] == "epoch"] == [
+        ("epoch", 0, 3, True),
+        ("epoch", 1, 6, True),
+        ("epoch", 2, 8, True),
+    ]
+    assert events.index(("epoch", 0, 3, True)) == events.index(steps[2]) + 1

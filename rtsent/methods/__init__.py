@@ -1,15 +1,17 @@
 """The methods compared, one module each, in one registry (a plain dict: name -> class).
 
 Each follows scikit-learn's estimator contract: hyperparameters stored in `__init__` (no work there),
-`fit(task)` returns self, learned state ends in `_`, `predict(task, split)` gives labels.
+`fit(task, callbacks=...)` returns self, learned state ends in `_`, `predict(task, split)` gives labels.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, Self
 
 import numpy as np
 
+from rtsent.callbacks import Callback
 from rtsent.methods.full import FullFineTune
 from rtsent.methods.head import FrozenHead
 from rtsent.methods.lora import LoRA
@@ -21,12 +23,13 @@ class Method(Protocol):
     """After `fit`: `parameter_counts_` = (trainable, total), `train_info_` = what training measured.
 
     A method that reads the frozen backbone's features sets the class attribute `uses_frozen_features`.
+    `fit` passes `callbacks` (rtsent.callbacks) to its training loop.
     """
 
     parameter_counts_: tuple[int, int]
     train_info_: dict
 
-    def fit(self, task: Task) -> Self: ...
+    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self: ...
 
     def predict(self, task: Task, split: str) -> np.ndarray: ...
 

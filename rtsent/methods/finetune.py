@@ -5,25 +5,23 @@ Both take the estimator (for its recipe, lr, precision, seed) and set its learne
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from rtsent.backbones import count_parameters
+from rtsent.callbacks import Callback
 from rtsent.measuring import non_embedding_parameters
 from rtsent.training import predict_logits, train
 from rtsent.workbench import Task
 
 
-def fit_classifier(
-    estimator: Any, model: nn.Module, task: Task, *, on_step: Callable[[int, torch.Tensor], None] | None = None
-) -> None:
+def fit_classifier(estimator: Any, model: nn.Module, task: Task, *, callbacks: Sequence[Callback] = ()) -> None:
     """Train `model` on the training split; sets `parameter_counts_`, `train_info_` and `model_`.
 
-    `on_step(step, loss)` is passed to `rtsent.training.train` (the robustness tests inject faults there).
+    `callbacks` go to `rtsent.training.train` (progress; the robustness tests inject faults there).
     """
     estimator.parameter_counts_ = count_parameters(model)
     stats = train(
@@ -37,7 +35,7 @@ def fit_classifier(
         seed=estimator.seed,
         pad_id=task.pad_id,
         head_modules=task.backbone.head_modules,
-        on_step=on_step,
+        callbacks=callbacks,
     )
     estimator.train_info_ = {
         "steps": stats.steps,

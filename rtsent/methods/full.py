@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
 
+from rtsent.callbacks import Callback
 from rtsent.methods.finetune import fit_classifier, predict_classifier
 from rtsent.profiles import Recipe
 from rtsent.workbench import Task
@@ -18,8 +20,8 @@ class FullFineTune:
         self.seed = seed
         self.lr = lr
 
-    def fit(self, task: Task) -> Self:
-        fit_classifier(self, task.backbone.new_model(seed=self.seed), task)
+    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
+        fit_classifier(self, task.backbone.new_model(seed=self.seed), task, callbacks=callbacks)
         return self
 
     def predict(self, task: Task, split: str) -> np.ndarray:

@@ -8,6 +8,7 @@ which a head trained through the frozen model would see (recorded in the recipe'
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from rtsent.backbones import count_parameters, freeze_encoder, vector_head
+from rtsent.callbacks import Callback, as_callback
 from rtsent.measuring import autocast
 from rtsent.profiles import Recipe
 from rtsent.training import Diverged, make_optimizer
@@ -37,7 +39,9 @@ class FrozenHead:
             ).values
         )
 
-    def fit(self, task: Task) -> Self:
+    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
+        """Train the head on the frozen features; `callbacks` hear the training hooks (tokens: None)."""
+        hooks = as_callback(callbacks)
         model = task.backbone.new_model(seed=self.seed)
         freeze_encoder(model, task.backbone.head_modules)
         self.parameter_counts_ = count_parameters(model)
@@ -51,7 +55,8 @@ class FrozenHead:
         optimizer, schedule = make_optimizer(parameters, recipe=recipe, lr=self.lr, total_steps=total)
         torch.manual_seed(self.seed)  # dropout masks
         head.train()
-        step = 0
+        step, epoch = 0, 0
+        hooks.on_train_begin(total_steps=total, steps_per_epoch=per_epoch)
         while step < total:
             for batch in torch.randperm(len(labels), generator=generator).split(recipe.batch_size):
                 with autocast(task.device, self.precision):
@@ -63,9 +68,13 @@ class FrozenHead:
                 loss.backward()
                 optimizer.step()
                 schedule.step()
+                hooks.on_step_end(step, loss.detach(), None)
                 step += 1
                 if step >= total:
                     break
+            hooks.on_epoch_end(epoch, step, head)
+            epoch += 1
+        hooks.on_train_end(step)
         self.head_ = head.eval()
         self.train_info_ = {"steps": step, "epochs": step / per_epoch, "final_loss": loss.item()}
         return self

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
 
 from rtsent.backbones import store_frozen_linears
+from rtsent.callbacks import Callback
 from rtsent.measuring import DTYPES
 from rtsent.methods.finetune import fit_classifier, predict_classifier
 from rtsent.profiles import Recipe
@@ -35,7 +37,7 @@ class LoRA:
         self.lora_alpha = lora_alpha
         self.lora_dropout = lora_dropout
 
-    def fit(self, task: Task) -> Self:
+    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
         from peft import LoraConfig, get_peft_model
 
         config = LoraConfig(
@@ -49,7 +51,7 @@ class LoRA:
         model = get_peft_model(task.backbone.new_model(seed=self.seed), config)
         if self.precision in ("fp16", "bf16"):
             store_frozen_linears(model, DTYPES[self.precision])
-        fit_classifier(self, model, task)
+        fit_classifier(self, model, task, callbacks=callbacks)
         return self
 
     def predict(self, task: Task, split: str) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
@@ -9,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
+from rtsent.callbacks import Callback
 from rtsent.profiles import Recipe
 from rtsent.workbench import Task
 
@@ -40,7 +42,8 @@ class FrozenSVM:
             split, pooling=self.recipe.pooling, precision=self.precision, batch_size=self.recipe.eval_batch_size
         ).values
 
-    def fit(self, task: Task) -> Self:
+    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
+        """LinearSVC on the frozen features; `callbacks` hear nothing here: no gradient steps."""
         features = self._features(task, "train")
         steps = [StandardScaler()] if self.standardize else []
         svm = LinearSVC(C=self.C, random_state=self.seed, max_iter=10_000)
