@@ -214,7 +214,7 @@ def test_live_progress_rewrites_one_line_on_a_terminal(tmp_path, polarity_folder
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "bench/", "-p", "no:randomly", "--rtsent-profile=smoke"]
         + [f"--rtsent-data={polarity_folder}", "--rtsent-methods=full", f"--benchmark-json={tmp_path / 'o.json'}"]
-        + ["--rtsent-max-train=1000"],  # 32 steps: seconds of training, even on a fast machine
+        + ["--rtsent-max-train=8530"],  # 267 steps: several seconds of training, even on a fast machine
         cwd=ROOT,
         stdin=secondary,
         stdout=secondary,
@@ -240,7 +240,7 @@ def test_live_progress_rewrites_one_line_on_a_terminal(tmp_path, polarity_folder
     updates = re.findall(r"\r\x1b\[(\d+)C  ([^\r\x1b]*)\x1b\[K", output)
     texts = [text for _, text in updates]
     assert any(re.fullmatch(rf"full-lr1e-3-fp32-seed0 \| {PHASE} \| \d+:\d\d", text) for text in texts), texts
-    assert any(text.startswith("full-lr1e-3-fp32-seed0 | epoch 1/1 | step ") and "| loss " in text for text in texts)
+    assert any(text.startswith("full-lr1e-3-fp32-seed0 | epoch 1/1 | step ") and "| loss " in text for text in texts), texts
     # never wraps (a wrapped line cannot be rewritten): the long training lines are cut at the edge
     room = [width - int(column) - 1 - 2 - len(text) for column, text in updates]
     assert min(room) == 0 and all(r >= 0 for r in room), updates
