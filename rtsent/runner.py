@@ -19,6 +19,7 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 
 from rtsent.callbacks import Callback, as_callback
+from rtsent.curves import SPLIT_PREFIX, LearningCurve, bits
 from rtsent.measuring import measure, resolve_precision
 from rtsent.methods import TAKES_LR, get_method
 from rtsent.profiles import PRECISIONS, Recipe, format_number
@@ -77,11 +78,6 @@ class CaseResult:
     status: str
     message: str = ""
     record: dict[str, Any] = field(default_factory=dict)
-
-
-def _bits(values: np.ndarray) -> str:
-    """Labels or predictions as a string of 0/1, one character per example (compact in JSON)."""
-    return "".join("1" if v else "0" for v in np.asarray(values).tolist())
 
 
 def identity(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
@@ -157,24 +153,25 @@ def run_case(config: CaseConfig, *, bench: Workbench, callbacks: Sequence[Callba
                 1, sum(f.tokens.slots for f in features)
             )
             record["feature_peak_rss_bytes"] = max(f.peak_rss_bytes or 0 for f in features)
+        # Gradient-trained methods evaluate after every epoch (the learning curve), outside train_time_s.
+        curve = (
+            LearningCurve(lambda split: method.predict(task, split), _labels(task), device=bench.device)
+            if config.method in TAKES_LR
+            else None
+        )
         hooks.on_phase("training")
         with measure(bench.device) as train_window:
-            method.fit(task, callbacks=[hooks])
+            if curve is not None:
+                curve.started = time.perf_counter()
+            method.fit(task, callbacks=[hooks, curve] if curve is not None else [hooks])
         record.update(_window("train", train_window))
+        if curve is not None:
+            record.update(train_time_s=train_window.seconds - curve.eval_seconds, curve=curve.points)
         trainable, total = method.parameter_counts_
         record.update(trainable_params=trainable, total_params=total, trainable_share=trainable / total)
         record["train_info"] = dict(method.train_info_)
         _flops(record, bench, config)
-        started = time.perf_counter()
-        for split in ("validation", "test"):
-            hooks.on_phase(f"evaluating {split}")
-            predictions, labels = method.predict(task, split), task.labels(split)
-            prefix = "val" if split == "validation" else "test"
-            record[f"{prefix}_accuracy"] = float(accuracy_score(labels, predictions))
-            record[f"{prefix}_f1"] = float(f1_score(labels, predictions))
-            record[f"{prefix}_predictions"] = _bits(predictions)
-            record[f"{prefix}_labels"] = _bits(labels)
-        record["eval_time_s"] = time.perf_counter() - started
+        _evaluate(record, method, task, curve, hooks)
     except Diverged as error:
         record["diverged_step"] = error.step
         return _finish(record, "diverged", str(error), train_window)
@@ -197,6 +194,29 @@ def run_case(config: CaseConfig, *, bench: Workbench, callbacks: Sequence[Callba
             f"{config.case_id}: val accuracy {record['val_accuracy']:.4f} < floor {config.floor:.4f} (gap {gap:+.4f})",
         )
     return _finish(record, "passed")
+
+
+def _labels(task: Any) -> dict[str, np.ndarray]:
+    return {split: task.labels(split) for split in ("validation", "test")}
+
+
+def _evaluate(record: dict[str, Any], method: Any, task: Any, curve: LearningCurve | None, hooks: Callback) -> None:
+    """The headline metrics: the final model's predictions on validation and test. A curve that ended at
+    the last step already holds them (inference is deterministic), so they are not computed twice."""
+    final = curve is not None and curve.points and curve.points[-1]["step"] == method.train_info_.get("steps")
+    started = time.perf_counter()
+    for split, labels in _labels(task).items():
+        if final:
+            predictions = curve.last_predictions[split]
+        else:
+            hooks.on_phase(f"evaluating {split}")
+            predictions = method.predict(task, split)
+        prefix = SPLIT_PREFIX[split]
+        record[f"{prefix}_accuracy"] = float(accuracy_score(labels, predictions))
+        record[f"{prefix}_f1"] = float(f1_score(labels, predictions))
+        record[f"{prefix}_predictions"] = bits(predictions)
+        record[f"{prefix}_labels"] = bits(labels)
+    record["eval_time_s"] = curve.last_eval_seconds if final else time.perf_counter() - started
 
 
 def _window(prefix: str, window: Any) -> dict[str, Any]:

@@ -240,7 +240,8 @@ def test_live_progress_rewrites_one_line_on_a_terminal(tmp_path, polarity_folder
     updates = re.findall(r"\r\x1b\[(\d+)C  ([^\r\x1b]*)\x1b\[K", output)
     texts = [text for _, text in updates]
     assert any(re.fullmatch(rf"full-lr1e-3-fp32-seed0 \| {PHASE} \| \d+:\d\d", text) for text in texts), texts
-    assert any(text.startswith("full-lr1e-3-fp32-seed0 | epoch 1/1 | step ") and "| loss " in text for text in texts), texts
+    steps = [t for t in texts if t.startswith("full-lr1e-3-fp32-seed0 | epoch 1/1 | step ") and "| loss " in t]
+    assert steps, texts
     # never wraps (a wrapped line cannot be rewritten): the long training lines are cut at the edge
     room = [width - int(column) - 1 - 2 - len(text) for column, text in updates]
     assert min(room) == 0 and all(r >= 0 for r in room), updates

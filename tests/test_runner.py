@@ -176,3 +176,37 @@ def test_record_marks_other_data(tmp_path, polarity_folder, bench):
     record = run_case(smoke_config(folder, "svm", None), bench=bench).record
     assert record["status"] == "passed" and record["data_canonical"] is False
     assert bench.noncanonical_splits(str(folder)) == ["test"]
+
+
+@pytest.mark.parametrize(("method", "lr"), [("lora", 2e-3), ("head", 1e-2)])
+def test_learning_curve_every_epoch_and_the_same_training_without_it(polarity_folder, bench, method, lr):
+    from dataclasses import replace
+
+    config = smoke_config(polarity_folder, method, lr)
+    config = replace(config, recipe=replace(config.recipe, epochs=2.5))  # a fractional last epoch
+    record = run_case(config, bench=bench).record
+    assert record["status"] == "passed", record.get("message")
+    curve = record["curve"]
+    per_epoch = math.ceil(200 / config.recipe.batch_size)  # smoke: 200 training rows
+    assert [p["epoch"] for p in curve] == [1.0, 2.0, round(2.5 * per_epoch) / per_epoch]
+    assert [p["step"] for p in curve][-1] == record["train_info"]["steps"]
+    for point in curve:
+        assert 0 <= point["val_accuracy"] <= 1 and len(point["test_predictions"]) == 1066 and point["eval_time_s"] > 0
+    assert [p["train_time_s"] for p in curve] == sorted(p["train_time_s"] for p in curve)
+    assert curve[-1]["train_time_s"] <= record["train_time_s"]  # evaluation is out of the training time
+    # the headline is the last epoch's
+    assert (record["val_predictions"], record["val_accuracy"]) == (
+        curve[-1]["val_predictions"],
+        curve[-1]["val_accuracy"],
+    )
+    # evaluating after each epoch changes nothing in training: the same fit without the curve predicts the same
+    task = bench.task(
+        model=config.model, data=config.data, max_train=config.max_train, max_length=config.recipe.max_length
+    )
+    plain = methods.METHODS[method](recipe=config.recipe, precision="fp32", seed=0, lr=lr).fit(task)
+    assert "".join(map(str, plain.predict(task, "validation"))) == record["val_predictions"]
+
+
+def test_svm_has_no_curve(polarity_folder, bench):
+    record = run_case(smoke_config(polarity_folder, "svm", None), bench=bench).record
+    assert record["status"] == "passed" and "curve" not in record

@@ -24,6 +24,7 @@ def fit_classifier(estimator: Any, model: nn.Module, task: Task, *, callbacks: S
     `callbacks` go to `rtsent.training.train` (progress; the robustness tests inject faults there).
     """
     estimator.parameter_counts_ = count_parameters(model)
+    estimator.model_ = model  # set before training: a learning-curve callback predicts with it after each epoch
     stats = train(
         model,
         task.input_ids("train"),
@@ -47,7 +48,6 @@ def fit_classifier(estimator: Any, model: nn.Module, task: Task, *, callbacks: S
         # N of the 6·N·tokens estimate (forward + backward through every non-embedding weight).
         "flop_parameters": non_embedding_parameters(model),
     }
-    estimator.model_ = model
 
 
 def predict_classifier(estimator: Any, task: Task, split: str) -> np.ndarray:

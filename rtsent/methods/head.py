@@ -54,7 +54,7 @@ class FrozenHead:
         parameters = [(n, p) for n, p in head.named_parameters() if p.requires_grad]
         optimizer, schedule = make_optimizer(parameters, recipe=recipe, lr=self.lr, total_steps=total)
         torch.manual_seed(self.seed)  # dropout masks
-        head.train()
+        self.head_ = head.train()  # set before training: a learning-curve callback predicts with it per epoch
         step, epoch = 0, 0
         hooks.on_train_begin(total_steps=total, steps_per_epoch=per_epoch)
         while step < total:
@@ -75,7 +75,7 @@ class FrozenHead:
             hooks.on_epoch_end(epoch, step, head)
             epoch += 1
         hooks.on_train_end(step)
-        self.head_ = head.eval()
+        head.eval()
         self.train_info_ = {"steps": step, "epochs": step / per_epoch, "final_loss": loss.item()}
         return self
 
