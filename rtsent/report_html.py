@@ -33,17 +33,23 @@ COLUMN_HELP = {
     "n": "seeds that produced metrics",
     "status": "how many cases ended in each status (passed, below_floor, diverged, oom, error, skipped)",
     "Δ val acc": "mean validation accuracy minus the baseline file's",
+    "method": "method and precision: one selection each",
+    "chosen": "the configuration chosen on validation: learning rate, swept values and epoch",
+    "test 95% CI": "95% interval of the mean test accuracy: t over seeds, or a bootstrap over one seed's examples",
+    "tuning cost s": "training seconds summed over every configuration and seed run for this method",
+    "tried": "configurations run, and candidates with each epoch of their learning curves",
+    "decided by": "best validation accuracy, or the one-SE rule (a cheaper candidate within one standard error)",
     "A": "first row of the pair",
     "B": "second row of the pair",
-    "seeds": "seeds both rows ran; their validation predictions are pooled",
-    "A acc": "A's validation accuracy, mean over the shared seeds",
-    "B acc": "B's validation accuracy, mean over the shared seeds",
-    "A only right": "validation examples A got right and B wrong (summed over seeds)",
-    "B only right": "validation examples B got right and A wrong",
+    "seeds": "seeds: those a selected configuration ran, or (pairs) those both rows ran, pooled",
+    "A acc": "A's accuracy on the pair's split (validation; test for selections), mean over the shared seeds",
+    "B acc": "B's accuracy on the same split, mean over the shared seeds",
+    "A only right": "examples A got right and B wrong (summed over seeds)",
+    "B only right": "examples B got right and A wrong",
     "p (McNemar)": "exact two-sided McNemar test on the discordant examples",
 }
 # Columns that hold words, left-aligned; every other column holds numbers and is right-aligned.
-TEXT_COLUMNS = {"profile / model", "case", "status", "A", "B"}
+TEXT_COLUMNS = {"profile / model", "case", "status", "A", "B", "method", "chosen", "tried", "decided by"}
 
 STYLE = """
 :root { color-scheme: light; --rule: #d0d7de; --head: #f6f8fa; --stripe: #fbfcfd; --ink: #1f2328; }
@@ -103,6 +109,7 @@ def page(
     table: tuple[Sequence[str], Sequence[Sequence[str]]],
     pairs: tuple[Sequence[str], Sequence[Sequence[str]]] | None,
     plot_png: bytes | None,
+    pairs_title: str = "Pairwise (McNemar exact, validation)",
 ) -> str:
     """The whole report page. `table`/`pairs` are (column names, rows of display strings)."""
     sources = "".join(f"<li>{html.escape(line)}</li>" for line in header_lines)
@@ -115,7 +122,7 @@ def page(
         "<p class='sources'>Bold: the best value of a column (accuracy only among models with real weights).</p>",
     ]
     if pairs is not None and pairs[1]:
-        parts += ["<h2>Pairwise (McNemar exact, validation)</h2>", table_html(*pairs)]
+        parts += [f"<h2>{html.escape(pairs_title)}</h2>", table_html(*pairs)]
     if plot_png:
         image = base64.b64encode(plot_png).decode()
         parts.append(

@@ -259,8 +259,17 @@ def header_text(headers: list[dict[str, Any]]) -> list[str]:
     return [" · ".join(f"{k}: {v}" for k, v in h.items()) for h in headers]
 
 
+PAIRS_TITLE = "Pairwise, same validation examples (McNemar exact; discordant pairs summed over shared seeds):"
+
+
 def to_text(
-    shown: pd.DataFrame, pairs: pd.DataFrame, headers: list[dict[str, Any]], fmt: str, plot_png: bytes | None = None
+    shown: pd.DataFrame,
+    pairs: pd.DataFrame,
+    headers: list[dict[str, Any]],
+    fmt: str,
+    plot_png: bytes | None = None,
+    *,
+    pairs_title: str = PAIRS_TITLE,
 ) -> str:
     from tabulate import tabulate
 
@@ -290,6 +299,7 @@ def to_text(
             table=(list(shown.columns), shown.astype(str).values.tolist()),
             pairs=(list(pairs_shown.columns), pairs_shown.astype(str).values.tolist()) if not pairs.empty else None,
             plot_png=plot_png,
+            pairs_title=pairs_title,
         )
     table_fmt = {"github": "github", "markdown": "pipe", "plain": "plain", "latex": "latex_raw"}[fmt]
     table = tabulate(shown, headers="keys", tablefmt=table_fmt, showindex=False, disable_numparse=True)
@@ -299,10 +309,30 @@ def to_text(
     if fmt == "latex":
         return table + ("\n\n" + pair_table if pair_table else "") + "\n"
     prefix = "\n".join(f"> {line}" if fmt in ("github", "markdown") else line for line in lines)
-    pairs_title = (
-        "\n\nPairwise, same validation examples (McNemar exact; discordant pairs summed over shared seeds):\n\n"
-    )
-    return f"{prefix}\n\n{table}" + (pairs_title + pair_table if pair_table else "") + "\n"
+    return f"{prefix}\n\n{table}" + (f"\n\n{pairs_title}\n\n{pair_table}" if pair_table else "") + "\n"
+
+
+def selection_text(records: list[dict[str, Any]], headers: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """`--select val`: each method's configuration chosen on validation, judged on test (rtsent/selection.py);
+    with --plot FILE.png also FILE-sweep.png and FILE-curves.png."""
+    from rtsent.selection import pairs_on_test, select, selected_table
+
+    selections = select(records, one_se=not args.no_one_se_rule)
+    if not selections:
+        raise ReportError("no case with metrics to select from")
+    shown = pd.DataFrame(selected_table(selections))
+    pairs = pd.DataFrame() if args.no_pairs else pd.DataFrame(pairs_on_test(selections))
+    plot_png = None
+    if args.plot or args.format == "html":
+        from rtsent.plots import curves_png, sweep_png
+
+        plot_png = sweep_png(selections)
+        if args.plot:
+            stem = args.plot.removesuffix(".png")
+            write_atomic(f"{stem}-sweep.png", plot_png)
+            write_atomic(f"{stem}-curves.png", curves_png(selections))
+    title = "Pairwise between the selected configurations, same test examples (McNemar exact; summed over seeds):"
+    return to_text(shown, pairs, headers, args.format, plot_png, pairs_title=title)
 
 
 def gate(
@@ -379,6 +409,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-slowdown", type=float, help="largest allowed train-time ratio new/baseline, e.g. 1.5")
     parser.add_argument("--max-memory-growth", type=float, help="largest allowed peak-memory ratio new/baseline")
     parser.add_argument("--plot", help="PNG: accuracy against trainable params, train time and peak memory")
+    parser.add_argument(
+        "--select",
+        choices=["val"],
+        help="per method, the configuration (swept values and epoch) with the best mean validation accuracy, "
+        "reported on test, with the tuning cost",
+    )
+    parser.add_argument(
+        "--no-one-se-rule",
+        action="store_true",
+        help="with --select: always the best validation accuracy (default: a cheaper one within one standard error)",
+    )
     parser.add_argument("--github-bigger", help="write github-action-benchmark customBiggerIsBetter JSON here")
     parser.add_argument("--github-smaller", help="write github-action-benchmark customSmallerIsBetter JSON here")
     return parser.parse_args(argv)
@@ -392,6 +433,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown:
             raise ReportError(f"unknown column(s) {unknown}; available: {', '.join(COLUMNS)}")
         frame, headers = load_records(args.files)
+        if args.select:
+            records = [r for path in args.files for r in records_of(read_document(path))]
+            text = selection_text(records, headers, args)
+            if args.output:
+                write_atomic(args.output, text)
+            else:
+                sys.stdout.write(text)
+            return 0
         if args.per_seed:
             frame["row"] = frame["row"] + "-seed" + frame["seed"].astype(str)
         summary = summarize(frame)

@@ -111,3 +111,21 @@ def test_plot_series():
     [chosen] = select(grid(), one_se=False)
     assert [round(m, 3) for _, m, _ in curve_series(chosen)] == [0.8, 0.85, 0.83]
     assert sweep_series(chosen) == {"lr": [(1e-4, 0.85, 0.0), (5e-4, 0.8, 0.0)]}
+
+
+def test_report_select_renders_the_table_pairs_and_both_figures(tmp_path, capsys):
+    import json
+
+    from rtsent.reporting import main
+
+    records = grid() + [record("svm-C1e-1-bf16", 0, [(1, 760, 750)], method="svm", lr=None, swept={"C": 0.1})]
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps({"benchmarks": [{"name": r["case"], "extra_info": r} for r in records]}))
+    plot = tmp_path / "tune.png"
+    assert main([str(path), "--select", "val", "--no-one-se-rule", "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "| lora-bf16 " in out and "lr 1e-4, epoch 2" in out and "0.840" in out and "same test examples" in out
+    for name in ("tune-sweep.png", "tune-curves.png"):
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
+    assert main([str(path), "--select", "val", "--format", "html", "--output", str(tmp_path / "r.html")]) == 0
+    assert "chosen" in (tmp_path / "r.html").read_text()
