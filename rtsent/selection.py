@@ -216,7 +216,8 @@ def selected_table(selections: list[Selection]) -> list[dict[str, Any]]:
                 "trainable": f"{int(c.trainable):,}" if c.trainable is not None else "–",
                 "train s": _seconds(c.mean("train_time_s")),
                 "tuning cost s": _seconds(s.tuning_cost_s),
-                "tried": f"{s.configurations} configs, {s.tried} with epochs",
+                "tried": f"{s.configurations} configs"
+                + (f", {s.tried} (config, epoch) candidates" if s.tried != s.configurations else ""),
                 "decided by": rule,
             }
         )
