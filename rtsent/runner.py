@@ -146,7 +146,12 @@ def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
             method.fit(task)
         record.update(_window("train", train_window))
         trainable, total = method.parameter_counts_
-        record.update(trainable_params=trainable, total_params=total, trainable_share=trainable / total)
+        record.update(
+            trainable_params=trainable,
+            total_params=total,  # the model as served: base + adapters + trained head, each once
+            trainable_share=trainable / total,
+            params_in_memory=method.params_in_memory_,  # with peft's frozen copy of the head
+        )
         record["train_info"] = dict(method.train_info_)
         _flops(record, bench, config)
         started = time.perf_counter()

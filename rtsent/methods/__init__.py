@@ -18,12 +18,16 @@ from rtsent.workbench import Task
 
 
 class Method(Protocol):
-    """After `fit`: `parameter_counts_` = (trainable, total), `train_info_` = what training measured.
+    """After `fit`: `parameter_counts_` = (trainable, total) of the model as served (base model +
+    adapters + trained head, each counted once: `rtsent.backbones.count_parameters`),
+    `params_in_memory_` = every parameter held while training (peft's frozen head copy included),
+    `train_info_` = what training measured.
 
     A method that reads the frozen backbone's features sets the class attribute `uses_frozen_features`.
     """
 
     parameter_counts_: tuple[int, int]
+    params_in_memory_: int
     train_info_: dict
 
     def fit(self, task: Task) -> Self: ...

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rtsent.backbones import count_parameters
+from rtsent.backbones import count_parameters, parameters_in_memory
 from rtsent.measuring import non_embedding_parameters
 from rtsent.training import predict_logits, train
 from rtsent.workbench import Task
@@ -21,11 +21,12 @@ from rtsent.workbench import Task
 def fit_classifier(
     estimator: Any, model: nn.Module, task: Task, *, on_step: Callable[[int, torch.Tensor], None] | None = None
 ) -> None:
-    """Train `model` on the training split; sets `parameter_counts_`, `train_info_` and `model_`.
+    """Train `model` on the training split; sets `parameter_counts_`, `params_in_memory_`, `train_info_`, `model_`.
 
     `on_step(step, loss)` is passed to `rtsent.training.train` (the robustness tests inject faults there).
     """
     estimator.parameter_counts_ = count_parameters(model)
+    estimator.params_in_memory_ = parameters_in_memory(model)
     stats = train(
         model,
         task.input_ids("train"),
