@@ -93,7 +93,7 @@ class Session:
 
     def open(self) -> None:
         """Load the model source and the data once, now: a bad source stops the run before any training."""
-        from rtsent.backbones import BackboneSourceError
+        from rtsent.backbones import BackboneSourceError, check_max_length
         from rtsent.data import DataSourceError
         from rtsent.measuring import configure_threads
         from rtsent.workbench import Workbench
@@ -103,7 +103,9 @@ class Session:
         configure_threads()
         self.bench = Workbench(device=self.device)
         try:
-            self.bench.backbone(self.model)
+            backbone = self.bench.backbone(self.model)  # loaded and checked: weights, head, tokenizer
+            for method in self.methods:
+                check_max_length(backbone, self.profile.recipe(method).max_length)
             self.bench.splits(self.data, self.max_train)
         except (BackboneSourceError, DataSourceError) as error:
             raise pytest.UsageError(f"rtsent: {error}") from None

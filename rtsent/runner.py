@@ -122,6 +122,7 @@ def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
             model_type=backbone.model_type,
             split_hashes=task.split_hashes,
             train_rows=len(task.splits["train"]),
+            head_replaced=list(backbone.head_replaced),
         )
         method = get_method(config.method)(
             recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr
