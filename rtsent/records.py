@@ -6,13 +6,45 @@ No torch here: the reporter imports this module and must start quickly.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-# Statuses whose records carry metrics (a case under its floor still measured everything).
+# Every status a case ends with (rtsent/runner.py); those that carry metrics (a case under its
+# floor still measured everything).
+STATUSES = ("passed", "below_floor", "diverged", "oom", "error", "skipped")
 STATUS_WITH_METRICS = ("passed", "below_floor")
+
+# Fields every record carries (rtsent.runner.identity), with their JSON types: what places it in a table.
+IDENTITY_FIELDS = {"case": str, "row": str, "profile": str, "model": str, "status": str, "seed": int}
+# Measured numbers the reporter reads: (least, largest) accepted. Absent, null or NaN means "not measured"
+# (a skipped or failed case has none); anything else must be a finite number in range.
+MEASURES: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(("val_accuracy", "val_f1", "test_accuracy", "test_f1", "floor", "train_padding_share"), (0, 1)),
+    **dict.fromkeys(
+        (
+            "lr",
+            "train_time_s",
+            "feature_time_s",
+            "eval_time_s",
+            "case_time_s",
+            "train_tokens_per_s",
+            "flops_utilization",
+            "train_peak_rss_bytes",
+            "feature_peak_rss_bytes",
+            "train_cuda_max_allocated_bytes",
+            "train_cuda_max_reserved_bytes",
+            "trainable_params",
+            "total_params",
+            "params_in_memory",
+        ),
+        (0, math.inf),
+    ),
+}
+# Per-example strings of 0/1 (one character per validation example).
+BITS = ("val_predictions", "val_labels")
 
 
 class RecordsError(ValueError):
@@ -35,7 +67,11 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
 
 
 def read_document(path: str | Path) -> dict[str, Any]:
-    """A results file's JSON: a dict with a non-empty `benchmarks` list carrying rtsent records."""
+    """A results file's JSON: a dict with a non-empty `benchmarks` list carrying rtsent records.
+
+    Raises `RecordsError` (one line naming the file, and the case and field where there is one) for
+    anything the reporter or --rtsent-resume could not use; see `check_record`.
+    """
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -46,13 +82,71 @@ def read_document(path: str | Path) -> dict[str, Any]:
         raise RecordsError(f"{path}: not a pytest-benchmark JSON file (no 'benchmarks' list)")
     if not document["benchmarks"]:
         raise RecordsError(f"{path}: the benchmark list is empty (did every case fail to collect?)")
-    if not records_of(document):
+    for key in ("machine_info", "commit_info"):
+        if document.get(key) is not None and not isinstance(document[key], dict):
+            raise RecordsError(f"{path}: {key} is a {type(document[key]).__name__}; expected an object")
+    for key in ("rtsent", "cpu"):
+        value = (document.get("machine_info") or {}).get(key)
+        if value is not None and not isinstance(value, dict):
+            raise RecordsError(f"{path}: machine_info.{key} is a {type(value).__name__}; expected an object")
+    if not all(isinstance(b, dict) for b in document["benchmarks"]):
+        raise RecordsError(f"{path}: the benchmark list holds something other than objects")
+    records = records_of(document)
+    if not records:
         raise RecordsError(f"{path}: none of its {len(document['benchmarks'])} benchmarks carries rtsent's records")
+    for number, record in enumerate(records):
+        problem = check_record(record)
+        if problem:
+            name = record.get("case") if isinstance(record.get("case"), str) else f"record {number}"
+            raise RecordsError(f"{path}: {name}: {problem}")
     return document
 
 
 def records_of(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return [b["extra_info"] for b in document["benchmarks"] if "status" in b.get("extra_info", {})]
+    return [
+        b["extra_info"]
+        for b in document["benchmarks"]
+        if isinstance(b, dict) and isinstance(b.get("extra_info"), dict) and "status" in b["extra_info"]
+    ]
+
+
+def _absent(value: Any) -> bool:
+    """None or NaN (as pandas writes a missing value): not recorded."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_record(record: dict[str, Any]) -> str | None:
+    """What is wrong with one record, in a few words naming the field and value; None if usable."""
+    for key, kind in IDENTITY_FIELDS.items():
+        value = record.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool) or (kind is str and not value):
+            return f"{key}={value!r} is not a{'n integer' if kind is int else ' non-empty string'}"
+    if record["status"] not in STATUSES:
+        return f"status={record['status']!r} is not one of {', '.join(STATUSES)}"
+    if record["seed"] < 0:
+        return f"seed={record['seed']!r} is negative"
+    for key, (least, largest) in MEASURES.items():
+        value = record.get(key)
+        if _absent(value):
+            continue
+        if not (_is_number(value) and math.isfinite(value) and least <= value <= largest):
+            accepted = f"[{least}, {largest}]" if largest < math.inf else f">= {least}"
+            return f"{key}={value!r} is not a number {accepted}, null or NaN"
+    bits = [record.get(key) for key in BITS]
+    for key, value in zip(BITS, bits, strict=True):
+        if not _absent(value) and not (isinstance(value, str) and set(value) <= {"0", "1"}):
+            return f"{key} is not a string of 0 and 1"
+    if all(isinstance(v, str) for v in bits) and len(bits[0]) != len(bits[1]):
+        return f"val_predictions has {len(bits[0])} examples, val_labels {len(bits[1])}"
+    for key, kind in (("split_hashes", dict), ("accuracy_meaningful", bool), ("message", str), ("method", str)):
+        value = record.get(key)
+        if not _absent(value) and not isinstance(value, kind):
+            return f"{key}={value!r} is not a{'n object' if kind is dict else ' ' + kind.__name__} or null"
+    return None
 
 
 # What must match for an earlier record to stand in for a case (the case id holds method, lr, precision, seed).
