@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -52,18 +53,34 @@ class RecordsError(ValueError):
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Temp file in the same folder, then rename: a crash never leaves a half-written file."""
+    """Temp file in the same folder, then rename: a crash never leaves a half-written file.
+
+    The file gets the mode an ordinary new file would get (0o666 less the umask), or keeps the mode
+    of the file it replaces; mkstemp's 0o600 would otherwise survive the rename.
+    """
     target = Path(path)
     if not target.parent.is_dir():
         raise RecordsError(f"cannot write {str(target)!r}: folder {str(target.parent)!r} does not exist")
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
             handle.write(data.encode() if isinstance(data, str) else data)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def read_document(path: str | Path) -> dict[str, Any]:
