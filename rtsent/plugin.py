@@ -28,7 +28,11 @@ OPTIONS = {
         "",
         "also write every case's record here, atomically after each case (survives kills)",
     ),
-    "resume": ("RTSENT_RESUME", "", "results file of an earlier run: reuse its passed cases instead of rerunning them"),
+    "resume": (
+        "RTSENT_RESUME",
+        "",
+        "results file of an earlier run: reuse each passed case whose model, data, recipe and versions match",
+    ),
 }
 
 
@@ -111,15 +115,21 @@ class Session:
             raise pytest.UsageError(f"rtsent: {error}") from None
 
     def run(self, config: Any) -> Any:
-        """A case's result: reused from --rtsent-resume when it passed there with the same inputs, else run."""
-        from rtsent.records import reusable, write_records
-        from rtsent.runner import CaseResult, run_case
+        """A case's result: reused from --rtsent-resume when everything that decides it matches (the
+        record says why not otherwise, as `resume_rejected`), else run."""
+        from rtsent.records import resume_mismatch, write_records
+        from rtsent.runner import CaseResult, case_inputs, judge, run_case
 
         old = self.resume.get(config.case_id)
-        if reusable(old, config):
-            result = CaseResult(old["status"], old.get("message", ""), {**old, "resumed_from": self.resume_path})
+        rejected = None if old is None else resume_mismatch(old, case_inputs(config, self.bench))
+        if old is not None and rejected is None:
+            record = {**old, "floor": config.floor, "resumed_from": self.resume_path}
+            result = CaseResult(*judge(record, config), record)
+            record.update(status=result.status, message=result.message)
         else:
             result = run_case(config, bench=self.bench)
+            if rejected:
+                result.record["resume_rejected"] = rejected
         if self.records_path:
             self.records.append(result.record)
             write_records(self.records_path, self.records, {"rtsent": self.bench.facts})
@@ -224,6 +234,20 @@ def rtsent(request: pytest.FixtureRequest) -> Session:
     session = _session(request.config)
     session.open()
     return session
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> Any:
+    """A resumed case's benchmark time would be the time to copy its record: give it the original
+    run's `case_time_s` before pytest-benchmark writes its JSON, saves, compares or prints its table."""
+    benchmarks = getattr(getattr(session.config, "_benchmarksession", None), "benchmarks", None) or []
+    for bench in benchmarks:
+        info = getattr(bench, "extra_info", None) or {}
+        if info.get("resumed_from") and bench.stats:
+            fresh = type(bench.stats)()
+            fresh.update(info["case_time_s"])  # resume_mismatch refused records without it
+            bench.stats = fresh
+    return (yield)
 
 
 @pytest.hookimpl(wrapper=True)

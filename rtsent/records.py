@@ -166,17 +166,77 @@ def check_record(record: dict[str, Any]) -> str | None:
     return None
 
 
-# What must match for an earlier record to stand in for a case (the case id holds method, lr, precision, seed).
-RESUME_IDENTITY = ("profile", "model", "data", "max_train")
+# What decides a case's result. An earlier record stands in for a case only when every one of these
+# matches (dotted: a field inside `machine`); the floor only judges a result, so a reused record is
+# judged again against today's floor.
+RESUME_KEYS = (
+    "profile",
+    "method",
+    "lr",
+    "precision",
+    "seed",
+    "model",
+    "data",
+    "max_train",
+    "model_identity",
+    "split_hashes",
+    "recipe",
+    "method_params",
+    "device",
+    "machine.device_name",
+    "machine.torch",
+    "machine.transformers",
+    "machine.peft",
+    "machine.datasets",
+    "machine.scikit-learn",
+)
 
 
-def reusable(previous: dict[str, Any] | None, config: Any) -> bool:
-    """True when `previous` (an earlier run's record of the same case id) passed with the same inputs."""
-    return (
-        previous is not None
-        and previous.get("status") in STATUS_WITH_METRICS
-        and all(previous.get(key) == getattr(config, key) for key in RESUME_IDENTITY)
-    )
+def resume_mismatch(previous: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """Why `previous` (an earlier record of the same case id) cannot stand in for the case `current`
+    describes (`rtsent.runner.case_inputs`), e.g. "split_hashes.train differs (old 481cc37ac8fd, now
+    5bab47e1645c)"; None when it can: it passed, and everything in RESUME_KEYS matches."""
+    if previous.get("status") not in STATUS_WITH_METRICS:
+        return f"earlier status {previous.get('status')!r}"
+    for key in ("case_time_s", "val_accuracy"):  # the benchmark time to carry over, the floor's measure
+        if not _is_number(previous.get(key)) or math.isnan(previous[key]):
+            return f"earlier record has no {key}"
+    current = json.loads(json.dumps(current, default=str))  # compared as the record stores it
+    differences: list[str] = []
+    for key in RESUME_KEYS:
+        differences += _differences(key, _dig(previous, key), _dig(current, key))
+    return "; ".join(differences) or None
+
+
+_MISSING = object()
+
+
+def _dig(record: dict[str, Any], dotted: str) -> Any:
+    value: Any = record
+    for part in dotted.split("."):
+        value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
+    return value
+
+
+def _differences(key: str, old: Any, new: Any) -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            d
+            for name in sorted({*old, *new})
+            for d in _differences(f"{key}.{name}", old.get(name, _MISSING), new.get(name, _MISSING))
+        ]
+    if old == new:
+        return []
+    return [f"{key} differs (old {_short(old)}, now {_short(new)})"]
+
+
+def _short(value: Any) -> str:
+    if value is _MISSING:
+        return "missing"
+    if isinstance(value, str) and len(value) >= 32 and all(c in "0123456789abcdef" for c in value):
+        return value[:12]  # a sha256: its first 12 hex digits tell two apart
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def write_records(path: str | Path, records: list[dict[str, Any]], machine_info: dict[str, Any]) -> None:

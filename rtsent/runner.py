@@ -18,7 +18,7 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 
 from rtsent.measuring import measure, resolve_precision
-from rtsent.methods import TAKES_LR, get_method
+from rtsent.methods import TAKES_LR, get_method, method_params
 from rtsent.profiles import PRECISIONS, Recipe
 from rtsent.training import Diverged
 from rtsent.workbench import Workbench
@@ -101,8 +101,46 @@ def identity(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
     }
 
 
+def case_inputs(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
+    """Everything that decides a case's result, as its record states it (what --rtsent-resume compares:
+    `rtsent.records.resume_mismatch`). The model and data come from the workbench's caches."""
+    backbone = bench.backbone(config.model)
+    _, hashes = bench.splits(config.data, config.max_train)
+    method = get_method(config.method)(recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr)
+    return {
+        **identity(config, bench),
+        "model_identity": backbone.identity,
+        "split_hashes": hashes,
+        "method_params": method_params(method),
+    }
+
+
+def judge(record: dict[str, Any], config: CaseConfig) -> tuple[str, str]:
+    """(status, message) of a measured record against the case's floor; no floor for random weights."""
+    if record.get("accuracy_meaningful") is False:
+        return "passed", "random weights: accuracy not meaningful, no floor applied"
+    if config.floor is not None and record["val_accuracy"] < config.floor:
+        gap = record["val_accuracy"] - config.floor
+        return (
+            "below_floor",
+            f"{config.case_id}: val accuracy {record['val_accuracy']:.4f} < floor {config.floor:.4f} (gap {gap:+.4f})",
+        )
+    return "passed", ""
+
+
 def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
-    """Run one case to its record. Exceptions become statuses; nothing is raised for them."""
+    """Run one case to its record. Exceptions become statuses; nothing is raised for them.
+
+    `case_time_s` is the whole case's wall time, in seconds: what the benchmark times, kept so that
+    a resumed case can carry it.
+    """
+    started = time.perf_counter()
+    result = _run_case(config, bench)
+    result.record["case_time_s"] = time.perf_counter() - started
+    return result
+
+
+def _run_case(config: CaseConfig, bench: Workbench) -> CaseResult:
     record = identity(config, bench)
     if bench.device.type == "cuda":
         gc.collect()  # an earlier case's failure (e.g. out of memory) may still hold blocks
@@ -127,6 +165,7 @@ def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
         method = get_method(config.method)(
             recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr
         )
+        record["method_params"] = method_params(method)
         if getattr(method, "uses_frozen_features", False):  # the shared frozen pass, timed apart from training
             features = [
                 task.features(
@@ -174,18 +213,8 @@ def run_case(config: CaseConfig, *, bench: Workbench) -> CaseResult:
     except Exception as error:  # a failing case is data: record it and let the grid go on
         record["traceback"] = traceback.format_exc(limit=8)
         return _finish(record, "error", f"{type(error).__name__}: {error}".splitlines()[0], train_window)
-    if not backbone.has_weights:
-        record["accuracy_meaningful"] = False
-        return _finish(record, "passed", "random weights: accuracy not meaningful, no floor applied")
-    record["accuracy_meaningful"] = True
-    if config.floor is not None and record["val_accuracy"] < config.floor:
-        gap = record["val_accuracy"] - config.floor
-        return _finish(
-            record,
-            "below_floor",
-            f"{config.case_id}: val accuracy {record['val_accuracy']:.4f} < floor {config.floor:.4f} (gap {gap:+.4f})",
-        )
-    return _finish(record, "passed")
+    record["accuracy_meaningful"] = backbone.has_weights
+    return _finish(record, *judge(record, config))
 
 
 def _window(prefix: str, window: Any) -> dict[str, Any]:

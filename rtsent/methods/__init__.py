@@ -6,7 +6,8 @@ Each follows scikit-learn's estimator contract: hyperparameters stored in `__ini
 
 from __future__ import annotations
 
-from typing import Protocol, Self
+import inspect
+from typing import Any, Protocol, Self
 
 import numpy as np
 
@@ -38,6 +39,17 @@ class Method(Protocol):
 METHODS: dict[str, type] = {"svm": FrozenSVM, "head": FrozenHead, "full": FullFineTune, "lora": LoRA}
 # Methods that learn nothing by gradient descent take no learning rate.
 TAKES_LR = {"head", "full", "lora"}
+
+
+# Arguments every method takes; each case's record states them apart (recipe, precision, seed, lr).
+CASE_ARGUMENTS = ("recipe", "precision", "seed", "lr")
+
+
+def method_params(estimator: Any) -> dict[str, Any]:
+    """The estimator's other hyperparameters (scikit-learn's get_params convention: each `__init__`
+    argument is an attribute of the same name), e.g. LoRA's {"r": 8, "alpha": 16, "dropout": 0.1}."""
+    names = inspect.signature(type(estimator).__init__).parameters
+    return {name: getattr(estimator, name) for name in names if name not in ("self", *CASE_ARGUMENTS)}
 
 
 def get_method(name: str) -> type:
