@@ -12,7 +12,9 @@ Source strings:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import sys
+import warnings
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,16 @@ NO_WEIGHTS_PREFIX = "random:"
 # per architecture (`config.model_type`).
 LORA_TARGETS = {"distilbert": ("q_lin", "v_lin"), "bert": ("query", "value"), "roberta": ("query", "value")}
 HEAD_MODULES = {"distilbert": ("pre_classifier", "classifier"), "bert": ("classifier",), "roberta": ("classifier",)}
+NUM_LABELS = 2  # neg, pos
+# The weights a folder may hold: safetensors (read), and the formats rtsent refuses (pickles and others).
+SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
+OTHER_WEIGHT_FILES = (
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+    "tf_model.h5",
+    "flax_model.msgpack",
+    "model.ckpt.index",
+)
 
 
 class BackboneSourceError(ValueError):
@@ -68,8 +80,11 @@ class Backbone:
     tokenizer: Any = field(repr=False)
     lora_targets: tuple[str, ...] = ()
     head_modules: tuple[str, ...] = ()
+    # Saved head tensors of another shape (e.g. a 3-label classifier) that `new_model` replaces with
+    # freshly initialised ones, as "name (saved shape -> new shape)"; set by `check_backbone`.
+    head_replaced: tuple[str, ...] = ()
 
-    def new_model(self, *, seed: int, num_labels: int = 2) -> nn.Module:
+    def new_model(self, *, seed: int, num_labels: int = NUM_LABELS) -> nn.Module:
         """A fresh classifier; the head (and, without weights, everything) is initialised from `seed`."""
         from transformers import AutoModelForSequenceClassification
 
@@ -78,8 +93,23 @@ class Backbone:
             config = self.config.__class__.from_dict({**self.config.to_dict(), "num_labels": num_labels})
             return AutoModelForSequenceClassification.from_config(config)
         return AutoModelForSequenceClassification.from_pretrained(
-            self.location, num_labels=num_labels, trust_remote_code=False, use_safetensors=True
+            self.location,
+            num_labels=num_labels,
+            trust_remote_code=False,
+            use_safetensors=True,
+            # only where check_backbone found that the mismatched tensors are the head's and nothing else
+            ignore_mismatched_sizes=bool(self.head_replaced),
         )
+
+    @property
+    def max_tokens(self) -> int | None:
+        """The longest input the position embeddings take (RoBERTa's first positions are reserved)."""
+        positions = getattr(self.config, "max_position_embeddings", None)
+        if positions is None:
+            return None
+        if self.model_type == "roberta":
+            return positions - (self.config.pad_token_id or 0) - 1
+        return positions
 
     def encoder_parameters(self) -> int:
         """Parameters of the encoder alone, counted on the meta device (nothing allocated)."""
@@ -147,7 +177,128 @@ def _identity(location: str, config: Any, has_weights: bool) -> str:
     weights = Path(location) / "model.safetensors"
     if weights.is_file():
         return "sha256:" + file_sha256(weights)[:16]
+    shards = sorted(Path(location).glob("model-*.safetensors")) if Path(location).is_dir() else []
+    if shards:  # sharded weights: one digest over every shard's digest, in name order
+        joined = "".join(file_sha256(shard) for shard in shards)
+        return "sha256:" + hashlib.sha256(joined.encode()).hexdigest()[:16]
     return "revision:" + str(getattr(config, "_commit_hash", None) or "unknown")
+
+
+def check_backbone(backbone: Backbone) -> Backbone:
+    """Everything about a model source that would fail every case, checked once: weights present
+    (safetensors only), readable and fitting the config; tokenizer fitting the model (no token id past
+    the embedding table, a pad token, no input longer than the position embeddings).
+
+    A saved head of another size (e.g. 3 labels) is replaced by a fresh 2-label head, as a checkpoint
+    without a head gets one: every method trains the head anyway. Returns the backbone with
+    `head_replaced` set (and warns); raises `BackboneSourceError` (one line) for anything else.
+    """
+    name = backbone.source
+    tokenizer, config = backbone.tokenizer, backbone.config
+    vocabulary, rows = len(tokenizer), getattr(config, "vocab_size", None)
+    if rows is not None and vocabulary > rows:
+        raise BackboneSourceError(
+            f"model {name!r}: its tokenizer has {vocabulary:,} tokens but the model's embedding table has "
+            f"{rows:,} rows; tokenizer and weights must come from the same model"
+        )
+    if tokenizer.pad_token_id is None:
+        raise BackboneSourceError(
+            f"model {name!r}: its tokenizer has no pad token, which batches of unequal length need; "
+            f"set tokenizer.pad_token and save the tokenizer again"
+        )
+    limit = min(getattr(tokenizer, "model_max_length", 512), 512)  # rtsent.data.tokenize's default cut
+    if backbone.max_tokens is not None and limit > backbone.max_tokens:
+        raise BackboneSourceError(
+            f"model {name!r}: its tokenizer cuts inputs at {limit} tokens but the model has "
+            f"{backbone.max_tokens} positions; set model_max_length in tokenizer_config.json to at most that"
+        )
+    if not backbone.has_weights:
+        _build_on_meta(backbone)
+        return backbone
+    folder = Path(backbone.location)
+    if folder.is_dir() and not any((folder / f).is_file() for f in SAFETENSORS_FILES):
+        others = [f for f in OTHER_WEIGHT_FILES if (folder / f).is_file()]
+        if others:
+            raise BackboneSourceError(
+                f"model folder {name!r} holds its weights as {others[0]} only; rtsent loads safetensors only "
+                f"(nothing is unpickled): re-save with model.save_pretrained(folder, safe_serialization=True)"
+            )
+        raise BackboneSourceError(
+            f"model folder {name!r} has no weights (model.safetensors); save the model with save_pretrained, "
+            f"or use {NO_WEIGHTS_PREFIX}{name} for timing only"
+        )
+    return _check_weights(backbone)
+
+
+def check_max_length(backbone: Backbone, max_length: int | None) -> None:
+    """A recipe's `max_length` (tokens) must fit the model's position embeddings."""
+    if max_length is not None and backbone.max_tokens is not None and max_length > backbone.max_tokens:
+        raise BackboneSourceError(
+            f"recipe max_length={max_length} is longer than model {backbone.source!r} takes "
+            f"({backbone.max_tokens} positions)"
+        )
+
+
+def _build_on_meta(backbone: Backbone) -> None:
+    """A config that cannot build a model (e.g. a hidden size the heads do not divide) fails here."""
+    from transformers import AutoModelForSequenceClassification
+
+    config = backbone.config.__class__.from_dict({**backbone.config.to_dict(), "num_labels": NUM_LABELS})
+    try:
+        with torch.device("meta"):
+            AutoModelForSequenceClassification.from_config(config)
+    except (ValueError, TypeError, RuntimeError, AttributeError) as error:
+        raise BackboneSourceError(
+            f"model {backbone.source!r}: its config does not build: {_first_line(error)}"
+        ) from None
+
+
+def _check_weights(backbone: Backbone) -> Backbone:
+    """Load the weights once; refuse any tensor outside the head that is missing or of another shape."""
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    name = backbone.source
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # its load report is what this function turns into one line
+    try:
+        _, info = AutoModelForSequenceClassification.from_pretrained(
+            backbone.location,
+            num_labels=NUM_LABELS,
+            trust_remote_code=False,
+            use_safetensors=True,
+            ignore_mismatched_sizes=True,
+            output_loading_info=True,
+        )
+    except Exception as error:  # safetensors, torch and transformers each raise their own types here
+        raise BackboneSourceError(f"model {name!r}: its weights do not load: {_first_line(error)}") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+    def in_head(key: str) -> bool:
+        return key.split(".")[0] in backbone.head_modules
+
+    mismatched = sorted(info.get("mismatched_keys") or [], key=lambda item: item[0])
+    # A checkpoint saved without a head (or, for BERT, without the pooler the head reads) gets fresh ones.
+    missing = sorted(key for key in info.get("missing_keys") or [] if not in_head(key) and "pooler." not in key)
+    wrong = [f"{key} (saved {tuple(old)}, model {tuple(new)})" for key, old, new in mismatched if not in_head(key)]
+    if wrong or missing:
+        found = f"tensors of another shape: {', '.join(wrong[:3])}" if wrong else f"no {', '.join(missing[:3])}"
+        raise BackboneSourceError(
+            f"model {name!r}: its weights do not fit its config.json ({found}); they must be saved together"
+        )
+    replaced = tuple(f"{key} ({tuple(old)} -> {tuple(new)})" for key, old, new in mismatched)
+    if replaced:
+        warnings.warn(
+            f"model {name!r}: its saved head has another size; replaced by a fresh {NUM_LABELS}-label head: "
+            + ", ".join(replaced),
+            stacklevel=2,
+        )
+    return replace(backbone, head_replaced=replaced)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def file_sha256(path: Path) -> str:
@@ -158,17 +309,32 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def served_parameters(model: nn.Module) -> list[nn.Parameter]:
+    """The parameters of the model as served: base model + adapters + trained head, each tensor once.
+
+    peft keeps a frozen copy of each `modules_to_save` module (the head) beside the trained one; the
+    copy is never used once the adapter is active, so it is not counted (`parameters_in_memory` is).
+    """
+    copies: set[int] = set()
+    if "peft" in sys.modules:  # without peft imported no model can hold its wrappers
+        from peft.utils import ModulesToSaveWrapper
+
+        for module in model.modules():
+            if isinstance(module, ModulesToSaveWrapper):
+                copies |= {id(p) for p in module.original_module.parameters()}
+    return [p for p in model.parameters() if id(p) not in copies]  # parameters() yields shared tensors once
+
+
 def count_parameters(model: nn.Module) -> tuple[int, int]:
-    """(trainable, total) parameters, counted on `requires_grad`; shared tensors count once."""
-    seen: set[int] = set()
-    trainable = total = 0
-    for parameter in model.parameters():
-        if id(parameter) in seen:
-            continue
-        seen.add(id(parameter))
-        total += parameter.numel()
-        trainable += parameter.numel() if parameter.requires_grad else 0
-    return trainable, total
+    """(trainable, total) parameters of the model as served (`served_parameters`), trainable counted
+    on `requires_grad`. E.g. DistilBERT with LoRA r=8 on q_lin/v_lin: (739,586, 67,102,466)."""
+    served = served_parameters(model)
+    return sum(p.numel() for p in served if p.requires_grad), sum(p.numel() for p in served)
+
+
+def parameters_in_memory(model: nn.Module) -> int:
+    """Every distinct parameter the module holds, peft's frozen head copies included."""
+    return sum(p.numel() for p in model.parameters())
 
 
 def check_cls(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

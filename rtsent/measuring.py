@@ -128,9 +128,12 @@ def measure(device: torch.device) -> Iterator[Window]:
 
 
 def non_embedding_parameters(model: torch.nn.Module) -> int:
-    """N of the 6·N·tokens FLOP estimate: every parameter outside embedding tables."""
+    """N of the 6·N·tokens FLOP estimate: every parameter the forward pass uses outside embedding tables
+    (peft's unused frozen copy of the head left out, as in `rtsent.backbones.served_parameters`)."""
+    from rtsent.backbones import served_parameters
+
     embedding = {id(p) for m in model.modules() if isinstance(m, torch.nn.Embedding) for p in m.parameters()}
-    return sum(p.numel() for p in model.parameters() if id(p) not in embedding)
+    return sum(p.numel() for p in served_parameters(model) if id(p) not in embedding)
 
 
 def matmul_flops(device: torch.device, precision: str, *, size: int = 1024, seconds: float = 1.0) -> float:

@@ -37,7 +37,11 @@ OPTIONS = {
         "",
         "also write every case's record here, atomically after each case (survives kills)",
     ),
-    "resume": ("RTSENT_RESUME", "", "results file of an earlier run: reuse its passed cases instead of rerunning them"),
+    "resume": (
+        "RTSENT_RESUME",
+        "",
+        "results file of an earlier run: reuse each passed case whose model, data, recipe and versions match",
+    ),
     "progress": (
         "RTSENT_PROGRESS",
         "auto",
@@ -124,7 +128,7 @@ class Session:
 
     def open(self) -> None:
         """Load the model source and the data once, now: a bad source stops the run before any training."""
-        from rtsent.backbones import BackboneSourceError
+        from rtsent.backbones import BackboneSourceError, check_max_length
         from rtsent.data import DataSourceError
         from rtsent.measuring import configure_threads
         from rtsent.workbench import Workbench
@@ -134,20 +138,26 @@ class Session:
         configure_threads()
         self.bench = Workbench(device=self.device)
         try:
-            self.bench.backbone(self.model)
+            backbone = self.bench.backbone(self.model)  # loaded and checked: weights, head, tokenizer
+            for method in self.methods:
+                check_max_length(backbone, self.profile.recipe(method).max_length)
             self.bench.splits(self.data, self.max_train)
         except (BackboneSourceError, DataSourceError) as error:
             raise pytest.UsageError(f"rtsent: {error}") from None
 
     def run(self, config: Any) -> Any:
-        """A case's result: reused from --rtsent-resume when it passed there with the same inputs, else run."""
+        """A case's result: reused from --rtsent-resume when everything that decides it matches (the
+        record says why not otherwise, as `resume_rejected`), else run."""
         from rtsent.progress import Progress
-        from rtsent.records import reusable, write_records
-        from rtsent.runner import CaseResult, run_case
+        from rtsent.records import resume_mismatch, write_records
+        from rtsent.runner import CaseResult, case_inputs, judge, run_case
 
         old = self.resume.get(config.case_id)
-        if reusable(old, config):
-            result = CaseResult(old["status"], old.get("message", ""), {**old, "resumed_from": self.resume_path})
+        rejected = None if old is None else resume_mismatch(old, case_inputs(config, self.bench))
+        if old is not None and rejected is None:
+            record = {**old, "floor": config.floor, "resumed_from": self.resume_path}
+            result = CaseResult(*judge(record, config), record)
+            record.update(status=result.status, message=result.message)
         else:
             progress = Progress(config.case_id, self.progress_sink) if self.progress_sink else None
             try:
@@ -155,6 +165,8 @@ class Session:
             finally:
                 if progress:
                     progress.close()
+            if rejected:
+                result.record["resume_rejected"] = rejected
         self.records.append(result.record)
         if self.records_path:
             write_records(self.records_path, self.records, {"rtsent": self.bench.facts})
@@ -349,6 +361,20 @@ def rtsent(request: pytest.FixtureRequest) -> Session:
     return session
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> Any:
+    """A resumed case's benchmark time would be the time to copy its record: give it the original
+    run's `case_time_s` before pytest-benchmark writes its JSON, saves, compares or prints its table."""
+    benchmarks = getattr(getattr(session.config, "_benchmarksession", None), "benchmarks", None) or []
+    for bench in benchmarks:
+        info = getattr(bench, "extra_info", None) or {}
+        if info.get("resumed_from") and bench.stats:
+            fresh = type(bench.stats)()
+            fresh.update(info["case_time_s"])  # resume_mismatch refused records without it
+            bench.stats = fresh
+    return (yield)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_benchmark_generate_json(config: pytest.Config, benchmarks: list[Any], **kwargs: Any) -> Any:
     """Drop a case that Ctrl-C cut off mid-run (no timing data): pytest-benchmark would crash on it and
@@ -363,7 +389,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     session = getattr(config, "_rtsent", None)
     if session is None or not session.records:
         return
-    from rtsent.summary import results_table, title
+    from rtsent.terminal import results_table, title
 
     terminalreporter.write_sep("-", title(session.records))
     for line in results_table(session.records):

@@ -6,13 +6,46 @@ No torch here: the reporter imports this module and must start quickly.
 from __future__ import annotations
 
 import json
+import math
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
-# Statuses whose records carry metrics (a case under its floor still measured everything).
+# Every status a case ends with (rtsent/runner.py); those that carry metrics (a case under its
+# floor still measured everything).
+STATUSES = ("passed", "below_floor", "diverged", "oom", "error", "skipped")
 STATUS_WITH_METRICS = ("passed", "below_floor")
+
+# Fields every record carries (rtsent.runner.identity), with their JSON types: what places it in a table.
+IDENTITY_FIELDS = {"case": str, "row": str, "profile": str, "model": str, "status": str, "seed": int}
+# Measured numbers the reporter reads: (least, largest) accepted. Absent, null or NaN means "not measured"
+# (a skipped or failed case has none); anything else must be a finite number in range.
+MEASURES: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(("val_accuracy", "val_f1", "test_accuracy", "test_f1", "floor", "train_padding_share"), (0, 1)),
+    **dict.fromkeys(
+        (
+            "lr",
+            "train_time_s",
+            "feature_time_s",
+            "eval_time_s",
+            "case_time_s",
+            "train_tokens_per_s",
+            "flops_utilization",
+            "train_peak_rss_bytes",
+            "feature_peak_rss_bytes",
+            "train_cuda_max_allocated_bytes",
+            "train_cuda_max_reserved_bytes",
+            "trainable_params",
+            "total_params",
+            "params_in_memory",
+        ),
+        (0, math.inf),
+    ),
+}
+# Per-example strings of 0/1 (one character per validation example).
+BITS = ("val_predictions", "val_labels")
 
 
 class RecordsError(ValueError):
@@ -20,13 +53,22 @@ class RecordsError(ValueError):
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Temp file in the same folder, then rename: a crash never leaves a half-written file."""
+    """Temp file in the same folder, then rename: a crash never leaves a half-written file.
+
+    The file gets the mode an ordinary new file would get (0o666 less the umask), or keeps the mode
+    of the file it replaces; mkstemp's 0o600 would otherwise survive the rename.
+    """
     target = Path(path)
     if not target.parent.is_dir():
         raise RecordsError(f"cannot write {str(target)!r}: folder {str(target.parent)!r} does not exist")
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
             handle.write(data.encode() if isinstance(data, str) else data)
         os.replace(tmp, target)
     except BaseException:
@@ -34,8 +76,19 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         raise
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def read_document(path: str | Path) -> dict[str, Any]:
-    """A results file's JSON: a dict with a non-empty `benchmarks` list carrying rtsent records."""
+    """A results file's JSON: a dict with a non-empty `benchmarks` list carrying rtsent records.
+
+    Raises `RecordsError` (one line naming the file, and the case and field where there is one) for
+    anything the reporter or --rtsent-resume could not use; see `check_record`.
+    """
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -46,26 +99,144 @@ def read_document(path: str | Path) -> dict[str, Any]:
         raise RecordsError(f"{path}: not a pytest-benchmark JSON file (no 'benchmarks' list)")
     if not document["benchmarks"]:
         raise RecordsError(f"{path}: the benchmark list is empty (did every case fail to collect?)")
-    if not records_of(document):
+    for key in ("machine_info", "commit_info"):
+        if document.get(key) is not None and not isinstance(document[key], dict):
+            raise RecordsError(f"{path}: {key} is a {type(document[key]).__name__}; expected an object")
+    for key in ("rtsent", "cpu"):
+        value = (document.get("machine_info") or {}).get(key)
+        if value is not None and not isinstance(value, dict):
+            raise RecordsError(f"{path}: machine_info.{key} is a {type(value).__name__}; expected an object")
+    if not all(isinstance(b, dict) for b in document["benchmarks"]):
+        raise RecordsError(f"{path}: the benchmark list holds something other than objects")
+    records = records_of(document)
+    if not records:
         raise RecordsError(f"{path}: none of its {len(document['benchmarks'])} benchmarks carries rtsent's records")
+    for number, record in enumerate(records):
+        problem = check_record(record)
+        if problem:
+            name = record.get("case") if isinstance(record.get("case"), str) else f"record {number}"
+            raise RecordsError(f"{path}: {name}: {problem}")
     return document
 
 
 def records_of(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return [b["extra_info"] for b in document["benchmarks"] if "status" in b.get("extra_info", {})]
+    return [
+        b["extra_info"]
+        for b in document["benchmarks"]
+        if isinstance(b, dict) and isinstance(b.get("extra_info"), dict) and "status" in b["extra_info"]
+    ]
 
 
-# What must match for an earlier record to stand in for a case (the case id holds method, lr, precision, seed).
-RESUME_IDENTITY = ("profile", "model", "data", "max_train")
+def _absent(value: Any) -> bool:
+    """None or NaN (as pandas writes a missing value): not recorded."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def reusable(previous: dict[str, Any] | None, config: Any) -> bool:
-    """True when `previous` (an earlier run's record of the same case id) passed with the same inputs."""
-    return (
-        previous is not None
-        and previous.get("status") in STATUS_WITH_METRICS
-        and all(previous.get(key) == getattr(config, key) for key in RESUME_IDENTITY)
-    )
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_record(record: dict[str, Any]) -> str | None:
+    """What is wrong with one record, in a few words naming the field and value; None if usable."""
+    for key, kind in IDENTITY_FIELDS.items():
+        value = record.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool) or (kind is str and not value):
+            return f"{key}={value!r} is not a{'n integer' if kind is int else ' non-empty string'}"
+    if record["status"] not in STATUSES:
+        return f"status={record['status']!r} is not one of {', '.join(STATUSES)}"
+    if record["seed"] < 0:
+        return f"seed={record['seed']!r} is negative"
+    for key, (least, largest) in MEASURES.items():
+        value = record.get(key)
+        if _absent(value):
+            continue
+        if not (_is_number(value) and math.isfinite(value) and least <= value <= largest):
+            accepted = f"[{least}, {largest}]" if largest < math.inf else f">= {least}"
+            return f"{key}={value!r} is not a number {accepted}, null or NaN"
+    bits = [record.get(key) for key in BITS]
+    for key, value in zip(BITS, bits, strict=True):
+        if not _absent(value) and not (isinstance(value, str) and set(value) <= {"0", "1"}):
+            return f"{key} is not a string of 0 and 1"
+    if all(isinstance(v, str) for v in bits) and len(bits[0]) != len(bits[1]):
+        return f"val_predictions has {len(bits[0])} examples, val_labels {len(bits[1])}"
+    for key, kind in (("split_hashes", dict), ("accuracy_meaningful", bool), ("message", str), ("method", str)):
+        value = record.get(key)
+        if not _absent(value) and not isinstance(value, kind):
+            return f"{key}={value!r} is not a{'n object' if kind is dict else ' ' + kind.__name__} or null"
+    return None
+
+
+# What decides a case's result. An earlier record stands in for a case only when every one of these
+# matches (dotted: a field inside `machine`); the floor only judges a result, so a reused record is
+# judged again against today's floor.
+RESUME_KEYS = (
+    "profile",
+    "method",
+    "lr",
+    "precision",
+    "seed",
+    "model",
+    "data",
+    "max_train",
+    "model_identity",
+    "split_hashes",
+    "recipe",
+    "method_params",
+    "device",
+    "machine.device_name",
+    "machine.torch",
+    "machine.transformers",
+    "machine.peft",
+    "machine.datasets",
+    "machine.scikit-learn",
+)
+
+
+def resume_mismatch(previous: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """Why `previous` (an earlier record of the same case id) cannot stand in for the case `current`
+    describes (`rtsent.runner.case_inputs`), e.g. "split_hashes.train differs (old 481cc37ac8fd, now
+    5bab47e1645c)"; None when it can: it passed, and everything in RESUME_KEYS matches."""
+    if previous.get("status") not in STATUS_WITH_METRICS:
+        return f"earlier status {previous.get('status')!r}"
+    for key in ("case_time_s", "val_accuracy"):  # the benchmark time to carry over, the floor's measure
+        if not _is_number(previous.get(key)) or math.isnan(previous[key]):
+            return f"earlier record has no {key}"
+    current = json.loads(json.dumps(current, default=str))  # compared as the record stores it
+    differences: list[str] = []
+    for key in RESUME_KEYS:
+        differences += _differences(key, _dig(previous, key), _dig(current, key))
+    return "; ".join(differences) or None
+
+
+_MISSING = object()
+
+
+def _dig(record: dict[str, Any], dotted: str) -> Any:
+    value: Any = record
+    for part in dotted.split("."):
+        value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
+    return value
+
+
+def _differences(key: str, old: Any, new: Any) -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            d
+            for name in sorted({*old, *new})
+            for d in _differences(f"{key}.{name}", old.get(name, _MISSING), new.get(name, _MISSING))
+        ]
+    if old == new:
+        return []
+    return [f"{key} differs (old {_short(old)}, now {_short(new)})"]
+
+
+def _short(value: Any) -> str:
+    if value is _MISSING:
+        return "missing"
+    if isinstance(value, str) and len(value) >= 32 and all(c in "0123456789abcdef" for c in value):
+        return value[:12]  # a sha256: its first 12 hex digits tell two apart
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def write_records(path: str | Path, records: list[dict[str, Any]], machine_info: dict[str, Any]) -> None:

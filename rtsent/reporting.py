@@ -11,41 +11,16 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from itertools import combinations
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from rtsent.records import STATUS_WITH_METRICS, RecordsError, read_document, records_of, write_atomic
-from rtsent.stats import bootstrap_interval, mcnemar, t_interval
+from rtsent.records import RecordsError, read_document, records_of, write_atomic
+from rtsent.summary import COLUMNS, DEFAULT_COLUMNS, KEYS, case_frame, pairwise, summarize
 
 # One standard error of an accuracy near 0.8 on 1,066 examples is ~1.2 points; a drop of 2.5
 # points is ~2 standard errors: rarer than 1 in 20 by noise alone for a single seed.
 DEFAULT_MAX_DROP = 0.025
-KEYS = ["profile", "model", "row"]
-COLUMNS = {
-    # column: (record field, aggregated as, larger is better)
-    "val acc": ("val_accuracy", "mean±std", True),
-    "val acc 95% CI": ("val_accuracy", "ci", None),
-    "val F1": ("val_f1", "mean±std", True),
-    "test acc": ("test_accuracy", "mean±std", True),
-    "test F1": ("test_f1", "mean±std", True),
-    "train s": ("train_time_s", "mean", False),
-    "features s": ("feature_time_s", "mean", False),
-    "peak MiB": ("peak_mib", "max", False),
-    "trainable": ("trainable_params", "first", False),
-    "trainable %": ("trainable_pct", "first", False),
-    "tokens/s": ("train_tokens_per_s", "mean", True),
-    "FLOP/s used": ("flops_utilization", "mean", True),  # achieved (6·N·tokens) / calibrated matmul peak
-    "padding %": ("train_padding_pct", "mean", False),
-    "eval s": ("eval_time_s", "mean", False),
-    "reserved MiB": ("reserved_mib", "max", False),  # CUDA allocator's reserved peak during training
-    "n": ("seed", "count", None),
-    "status": ("status", "statuses", None),
-}
-_ON_REQUEST = {"tokens/s", "FLOP/s used", "padding %", "eval s", "reserved MiB"}  # shown when --columns names them
-DEFAULT_COLUMNS = [name for name in COLUMNS if name not in _ON_REQUEST]
 _ACCURACY = {"val acc", "val F1", "test acc", "test F1"}  # best marked among rows with real weights only
 FORMATS = ("github", "markdown", "plain", "html", "latex", "csv", "json")
 
@@ -64,49 +39,15 @@ def load_records(paths: Sequence[str]) -> tuple[pd.DataFrame, list[dict[str, Any
             raise ReportError(str(error)) from None
         headers.append(_header(path, document))
         rows += [{**info, "file": path} for info in records_of(document)]
-    return records_frame(rows), headers
-
-
-def records_frame(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """One row per case record, numeric columns coerced, derived columns (peak MiB, trainable %) added."""
-    frame = pd.DataFrame(list(records))
-    for column in (
-        "val_accuracy",
-        "val_f1",
-        "test_accuracy",
-        "test_f1",
-        "train_time_s",
-        "feature_time_s",
-        "train_tokens_per_s",
-        "flops_utilization",
-        "train_padding_share",
-        "eval_time_s",
-        "train_cuda_max_reserved_bytes",
-        "trainable_params",
-        "total_params",
-        "floor",
-    ):
-        frame[column] = pd.to_numeric(frame.get(column), errors="coerce")
-    peaks = [frame.get(c) for c in ("train_cuda_max_allocated_bytes", "train_peak_rss_bytes", "feature_peak_rss_bytes")]
-    peaks = [p for p in peaks if p is not None] or [pd.Series(float("nan"), index=frame.index)]  # e.g. all skipped
-    peak = pd.concat(peaks, axis=1).apply(pd.to_numeric, errors="coerce")
-    # on CUDA the GPU's allocated peak is the memory that matters; on CPU the process's RSS peak
-    cuda = peak.iloc[:, 0] if "train_cuda_max_allocated_bytes" in frame else None
-    frame["peak_mib"] = (cuda if cuda is not None and cuda.notna().any() else peak.max(axis=1)) / 2**20
-    frame["trainable_pct"] = 100 * frame["trainable_params"] / frame["total_params"]
-    frame["train_padding_pct"] = 100 * frame["train_padding_share"]
-    frame["reserved_mib"] = frame["train_cuda_max_reserved_bytes"] / 2**20
-    if "has_weights" in frame:  # a case that failed before its verdict has no accuracy_meaningful
-        meaningful = frame.get("accuracy_meaningful", pd.Series(None, index=frame.index, dtype=object))
-        frame["accuracy_meaningful"] = meaningful.where(meaningful.notna(), frame["has_weights"])
-    return frame
+    return case_frame(rows), headers
 
 
 def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
-    machine = document.get("machine_info", {})
-    facts = machine.get("rtsent", {})
-    infos = [b.get("extra_info", {}) for b in document["benchmarks"]]
+    machine = document.get("machine_info") or {}
+    facts = machine.get("rtsent") or {}
+    infos = records_of(document)
     first = next((i for i in infos if "model_identity" in i), infos[0])
+    hashes = first.get("split_hashes") if isinstance(first.get("split_hashes"), dict) else {}
     # the record's verdict on the full splits (rtsent.data.CANONICAL_SPLIT_HASHES); older files lack it
     flag = first.get("data_canonical")
     canonical = {True: ", canonical Rotten Tomatoes splits", False: ", OTHER DATA: not the canonical splits"}
@@ -115,92 +56,12 @@ def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
         "file": path,
         "profile": facts.get("profile", first.get("profile")),
         "model": f"{first.get('model')} ({first.get('model_identity', '?')})",
-        "data": f"{first.get('data')} (train {str(first.get('split_hashes', {}).get('train', '?'))[:12]}{mark})",
-        "device": facts.get("device_name", machine.get("cpu", {}).get("brand_raw", "?")),
+        "data": f"{first.get('data')} (train {str(hashes.get('train', '?'))[:12]}{mark})",
+        "device": facts.get("device_name", (machine.get("cpu") or {}).get("brand_raw", "?")),
         "versions": ", ".join(f"{k} {facts[k]}" for k in ("torch", "transformers", "peft") if k in facts),
         "date": document.get("datetime", "?"),
-        "commit": str(document.get("commit_info", {}).get("id", "?"))[:12],
+        "commit": str((document.get("commit_info") or {}).get("id", "?"))[:12],
     }
-
-
-def _correct(record: pd.Series) -> np.ndarray:
-    predictions, labels = record.get("val_predictions"), record.get("val_labels")
-    if not isinstance(predictions, str) or not isinstance(labels, str):
-        return np.array([], dtype=bool)
-    return np.frombuffer(predictions.encode(), np.uint8) == np.frombuffer(labels.encode(), np.uint8)
-
-
-def summarize(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (profile, model, row) with numeric aggregates; failed cases counted in `status`."""
-    out = []
-    for key, group in frame.groupby(KEYS, sort=False, dropna=False):
-        ok = group[group["status"].isin(STATUS_WITH_METRICS)]
-        row: dict[str, Any] = dict(zip(KEYS, key, strict=True))
-        row["method"], row["lr"], row["precision"] = group.iloc[0][["method", "lr", "precision"]]
-        row["meaningful"] = bool(group.get("accuracy_meaningful", pd.Series([True])).fillna(True).all())
-        for name, (field, how, _) in COLUMNS.items():
-            values = ok[field].dropna() if field in ok else pd.Series(dtype=float)
-            if how == "statuses":
-                counts = group["status"].value_counts()
-                row[name] = ", ".join(f"{n} {s}" for s, n in counts.items())
-            elif how == "count":
-                row[name] = len(ok)
-            elif how == "ci":
-                row[name] = _interval(ok, values)
-            elif values.empty:
-                row[name] = None
-            elif how == "mean±std":
-                row[name] = (float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else None)
-            elif how == "max":
-                row[name] = float(values.max())
-            elif how == "first":
-                row[name] = float(values.iloc[0])
-            else:
-                row[name] = float(values.mean())
-        row["floor"] = group["floor"].dropna().iloc[0] if group["floor"].notna().any() else None
-        row["messages"] = [m for m in group.get("message", pd.Series(dtype=str)).fillna("") if m]
-        out.append(row)
-    return pd.DataFrame(out)
-
-
-def _interval(ok: pd.DataFrame, values: pd.Series) -> tuple[float, float, str] | None:
-    """t over seeds when there are several; else a bootstrap over one seed's examples."""
-    if len(values) >= 2:
-        return (*t_interval(values.to_numpy()), "t")
-    if len(values) == 1:
-        correct = _correct(ok.iloc[0])
-        return (*bootstrap_interval(correct), "boot") if correct.size else None
-    return None
-
-
-def pairwise(frame: pd.DataFrame) -> pd.DataFrame:
-    """McNemar on validation predictions for every pair of rows, discordant counts summed over shared seeds."""
-    ok = frame[frame["status"].isin(STATUS_WITH_METRICS)]
-    rows = []
-    for (ka, a), (kb, b) in combinations(ok.groupby(KEYS, sort=False), 2):
-        if ka[:2] != kb[:2]:
-            continue  # another profile or model: other examples or other weights
-        seeds = sorted(set(a["seed"]) & set(b["seed"]))
-        if not seeds:
-            continue
-        hits = [(_correct(a[a["seed"] == s].iloc[0]), _correct(b[b["seed"] == s].iloc[0])) for s in seeds]
-        hits = [(x, y) for x, y in hits if x.size and x.size == y.size]
-        if not hits:
-            continue
-        b_count, c_count, p = mcnemar(np.concatenate([x for x, _ in hits]), np.concatenate([y for _, y in hits]))
-        rows.append(
-            {
-                "A": ka[2],
-                "B": kb[2],
-                "seeds": len(hits),
-                "A acc": float(np.mean([x.mean() for x, _ in hits])),
-                "B acc": float(np.mean([y.mean() for _, y in hits])),
-                "A only right": b_count,
-                "B only right": c_count,
-                "p (McNemar)": p,
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def _fmt(name: str, value: Any, best: bool, marker: str) -> str:

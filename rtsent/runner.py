@@ -21,7 +21,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from rtsent.callbacks import Callback, as_callback
 from rtsent.curves import SPLIT_PREFIX, LearningCurve, bits
 from rtsent.measuring import measure, resolve_precision
-from rtsent.methods import TAKES_LR, get_method
+from rtsent.methods import TAKES_LR, get_method, method_params
 from rtsent.profiles import PRECISIONS, Recipe, format_number
 from rtsent.sweeps import id_part
 from rtsent.training import Diverged
@@ -93,21 +93,56 @@ def identity(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
         "data": config.data,
         "max_train": config.max_train,
         "recipe": config.recipe.as_dict(),
-        "hyperparameters": dict(config.params),
-        "swept": dict(config.swept),
+        "swept": dict(config.swept),  # the values a sweep set (lr apart), as the case id names them
         "floor": config.floor,
         "device": str(bench.device),
         "machine": bench.facts,  # device name, torch/transformers/peft/datasets/sklearn versions
     }
 
 
+def case_inputs(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
+    """Everything that decides a case's result, as its record states it (what --rtsent-resume compares:
+    `rtsent.records.resume_mismatch`). The model and data come from the workbench's caches."""
+    backbone = bench.backbone(config.model)
+    _, hashes = bench.splits(config.data, config.max_train)
+    method = get_method(config.method)(
+        recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr, **dict(config.params)
+    )
+    return {
+        **identity(config, bench),
+        "model_identity": backbone.identity,
+        "split_hashes": hashes,
+        "method_params": method_params(method),
+    }
+
+
+def judge(record: dict[str, Any], config: CaseConfig) -> tuple[str, str]:
+    """(status, message) of a measured record against the case's floor; no floor for random weights."""
+    if record.get("accuracy_meaningful") is False:
+        return "passed", "random weights: accuracy not meaningful, no floor applied"
+    if config.floor is not None and record["val_accuracy"] < config.floor:
+        gap = record["val_accuracy"] - config.floor
+        return (
+            "below_floor",
+            f"{config.case_id}: val accuracy {record['val_accuracy']:.4f} < floor {config.floor:.4f} (gap {gap:+.4f})",
+        )
+    return "passed", ""
+
+
 def run_case(config: CaseConfig, *, bench: Workbench, callbacks: Sequence[Callback] = ()) -> CaseResult:
     """Run one case to its record. Exceptions become statuses; nothing is raised for them.
 
     `callbacks` (rtsent.callbacks) hear the case's phases and its training loop; one that raises
-    ends the case with status `error`.
+    ends the case with status `error`. `case_time_s` is the whole case's wall time, in seconds: what
+    the benchmark times, kept so that a resumed case can carry it.
     """
-    hooks = as_callback(callbacks)
+    started = time.perf_counter()
+    result = _run_case(config, bench, as_callback(callbacks))
+    result.record["case_time_s"] = time.perf_counter() - started
+    return result
+
+
+def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback) -> CaseResult:
     record = identity(config, bench)
     if bench.device.type == "cuda":
         gc.collect()  # an earlier case's failure (e.g. out of memory) may still hold blocks
@@ -132,10 +167,12 @@ def run_case(config: CaseConfig, *, bench: Workbench, callbacks: Sequence[Callba
             split_hashes=task.split_hashes,
             data_canonical=task.data_canonical,  # full splits hash as the canonical Rotten Tomatoes splits
             train_rows=len(task.splits["train"]),
+            head_replaced=list(backbone.head_replaced),
         )
         method = get_method(config.method)(
             recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr, **dict(config.params)
         )
+        record["method_params"] = method_params(method)
         if getattr(method, "uses_frozen_features", False):  # the shared frozen pass, timed apart from training
             features = [
                 task.features(
@@ -168,7 +205,12 @@ def run_case(config: CaseConfig, *, bench: Workbench, callbacks: Sequence[Callba
         if curve is not None:
             record.update(train_time_s=train_window.seconds - curve.eval_seconds, curve=curve.points)
         trainable, total = method.parameter_counts_
-        record.update(trainable_params=trainable, total_params=total, trainable_share=trainable / total)
+        record.update(
+            trainable_params=trainable,
+            total_params=total,  # the model as served: base + adapters + trained head, each once
+            trainable_share=trainable / total,
+            params_in_memory=method.params_in_memory_,  # with peft's frozen copy of the head
+        )
         record["train_info"] = dict(method.train_info_)
         _flops(record, bench, config)
         _evaluate(record, method, task, curve, hooks)
@@ -182,18 +224,8 @@ def run_case(config: CaseConfig, *, bench: Workbench, callbacks: Sequence[Callba
     except Exception as error:  # a failing case is data: record it and let the grid go on
         record["traceback"] = traceback.format_exc(limit=8)
         return _finish(record, "error", f"{type(error).__name__}: {error}".splitlines()[0], train_window)
-    if not backbone.has_weights:
-        record["accuracy_meaningful"] = False
-        return _finish(record, "passed", "random weights: accuracy not meaningful, no floor applied")
-    record["accuracy_meaningful"] = True
-    if config.floor is not None and record["val_accuracy"] < config.floor:
-        gap = record["val_accuracy"] - config.floor
-        return _finish(
-            record,
-            "below_floor",
-            f"{config.case_id}: val accuracy {record['val_accuracy']:.4f} < floor {config.floor:.4f} (gap {gap:+.4f})",
-        )
-    return _finish(record, "passed")
+    record["accuracy_meaningful"] = backbone.has_weights
+    return _finish(record, *judge(record, config))
 
 
 def _labels(task: Any) -> dict[str, np.ndarray]:

@@ -1,38 +1,158 @@
-"""The compact results table `pytest bench/` prints at its end, from the records the session collected.
-
-Reporter side: reads records (dicts), never imports torch. `rtsent-report` gives the full report.
-"""
+"""From records to table rows: one row per case, then one per (profile, model, row) with its
+aggregates, and the pairwise McNemar tests. No torch here (the reporter's side)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
+from itertools import combinations
 from typing import Any
 
-from rtsent.reporting import records_frame, render_table, summarize
+import numpy as np
+import pandas as pd
 
-# What a newcomer needs to compare the methods at a glance; the rest is in rtsent-report.
-TERMINAL_COLUMNS = ["val acc", "test acc", "train s", "peak MiB", "trainable", "status"]
+from rtsent.records import STATUS_WITH_METRICS
+from rtsent.stats import bootstrap_interval, mcnemar, t_interval
+
+KEYS = ["profile", "model", "row"]
+COLUMNS = {
+    # column: (record field, aggregated as, larger is better)
+    "val acc": ("val_accuracy", "mean±std", True),
+    "val acc 95% CI": ("val_accuracy", "ci", None),
+    "val F1": ("val_f1", "mean±std", True),
+    "test acc": ("test_accuracy", "mean±std", True),
+    "test F1": ("test_f1", "mean±std", True),
+    "train s": ("train_time_s", "mean", False),
+    "features s": ("feature_time_s", "mean", False),
+    "peak MiB": ("peak_mib", "max", False),
+    "trainable": ("trainable_params", "first", False),
+    "trainable %": ("trainable_pct", "first", False),
+    "tokens/s": ("train_tokens_per_s", "mean", True),
+    "FLOP/s used": ("flops_utilization", "mean", True),  # achieved (6·N·tokens) / calibrated matmul peak
+    "padding %": ("train_padding_pct", "mean", False),
+    "eval s": ("eval_time_s", "mean", False),
+    "reserved MiB": ("reserved_mib", "max", False),  # CUDA allocator's reserved peak during training
+    "n": ("seed", "count", None),
+    "status": ("status", "statuses", None),
+}
+_ON_REQUEST = {"tokens/s", "FLOP/s used", "padding %", "eval s", "reserved MiB"}  # shown when --columns names them
+DEFAULT_COLUMNS = [name for name in COLUMNS if name not in _ON_REQUEST]
+NUMERIC = (
+    "val_accuracy",
+    "val_f1",
+    "test_accuracy",
+    "test_f1",
+    "train_time_s",
+    "feature_time_s",
+    "train_tokens_per_s",
+    "flops_utilization",
+    "train_padding_share",
+    "eval_time_s",
+    "train_cuda_max_reserved_bytes",
+    "train_cuda_max_allocated_bytes",
+    "train_peak_rss_bytes",
+    "feature_peak_rss_bytes",
+    "trainable_params",
+    "total_params",
+    "floor",
+)
 
 
-def results_table(records: Sequence[dict[str, Any]]) -> list[str]:
-    """Lines of a plain-text table: one row per case row (seeds aggregated: mean ± std, statuses counted)."""
-    from tabulate import tabulate
+def case_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """One row per record (as `rtsent.records.read_document` accepts them), numeric fields as floats
+    (NaN where not measured), plus the derived columns the table shows."""
+    frame = pd.DataFrame(list(records))
+    for column in NUMERIC:
+        # absent, null and NaN all mean "not measured"
+        frame[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else np.nan
+    # on CUDA the GPU's allocated peak is the memory that matters; on CPU the process's RSS peak
+    cuda = frame["train_cuda_max_allocated_bytes"]
+    rss = frame[["train_peak_rss_bytes", "feature_peak_rss_bytes"]].max(axis=1)
+    frame["peak_mib"] = (cuda if cuda.notna().any() else rss) / 2**20
+    total = frame["total_params"].where(frame["total_params"] > 0)
+    frame["trainable_pct"] = 100 * frame["trainable_params"] / total
+    frame["train_padding_pct"] = 100 * frame["train_padding_share"]
+    frame["reserved_mib"] = frame["train_cuda_max_reserved_bytes"] / 2**20
+    if "has_weights" in frame:  # a case that failed before its verdict has no accuracy_meaningful
+        meaningful = frame.get("accuracy_meaningful", pd.Series(None, index=frame.index, dtype=object))
+        frame["accuracy_meaningful"] = meaningful.where(meaningful.notna(), frame["has_weights"])
+    return frame
 
-    if not records:
-        return []
-    shown = render_table(summarize(records_frame(records)), TERMINAL_COLUMNS, "plain")
-    align = ["right" if name in TERMINAL_COLUMNS[:-1] else "left" for name in shown.columns]  # numbers right
-    table = tabulate(shown, headers="keys", tablefmt="simple", showindex=False, disable_numparse=True, colalign=align)
-    notes = ["* best in its column (accuracy among models with real weights only); train s: training alone"]
-    if any(not r.get("accuracy_meaningful", True) for r in records):
-        notes.append("(no weights): random weights, for time and memory only; their accuracy means nothing")
-    return [*table.splitlines(), *notes]
+
+def _correct(record: pd.Series) -> np.ndarray:
+    predictions, labels = record.get("val_predictions"), record.get("val_labels")
+    if not isinstance(predictions, str) or not isinstance(labels, str) or len(predictions) != len(labels):
+        return np.array([], dtype=bool)
+    return np.frombuffer(predictions.encode(), np.uint8) == np.frombuffer(labels.encode(), np.uint8)
 
 
-def title(records: Sequence[dict[str, Any]]) -> str:
-    """The table's title from the records' sources, e.g. "rtsent results: profile smoke; model ...; data ..."."""
-    parts = []
-    for key in ("profile", "model", "data"):
-        values = sorted({str(r.get(key)) for r in records})
-        parts.append(f"{key} {', '.join(values)}")
-    return "rtsent results: " + "; ".join(parts)
+def summarize(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (profile, model, row) with numeric aggregates; failed and skipped cases counted in
+    `status` (a row with none that measured anything shows its statuses and empty cells)."""
+    out = []
+    for key, group in frame.groupby(KEYS, sort=False, dropna=False):
+        ok = group[group["status"].isin(STATUS_WITH_METRICS)]
+        row: dict[str, Any] = dict(zip(KEYS, key, strict=True))
+        # random weights (accuracy_meaningful: false) anywhere in the row: its accuracy is not compared
+        row["meaningful"] = not any(v is False for v in group.get("accuracy_meaningful", []))
+        for name, (field, how, _) in COLUMNS.items():
+            values = ok[field].dropna() if field in ok else pd.Series(dtype=float)
+            if how == "statuses":
+                counts = group["status"].value_counts()
+                row[name] = ", ".join(f"{n} {s}" for s, n in counts.items())
+            elif how == "count":
+                row[name] = len(ok)
+            elif how == "ci":
+                row[name] = _interval(ok, values)
+            elif values.empty:
+                row[name] = None
+            elif how == "mean±std":
+                row[name] = (float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else None)
+            elif how == "max":
+                row[name] = float(values.max())
+            elif how == "first":
+                row[name] = float(values.iloc[0])
+            else:
+                row[name] = float(values.mean())
+        row["floor"] = float(group["floor"].dropna().iloc[0]) if group["floor"].notna().any() else None
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _interval(ok: pd.DataFrame, values: pd.Series) -> tuple[float, float, str] | None:
+    """t over seeds when there are several; else a bootstrap over one seed's examples."""
+    if len(values) >= 2:
+        return (*t_interval(values.to_numpy()), "t")
+    if len(values) == 1:
+        correct = _correct(ok.loc[values.index[0]])
+        return (*bootstrap_interval(correct), "boot") if correct.size else None
+    return None
+
+
+def pairwise(frame: pd.DataFrame) -> pd.DataFrame:
+    """McNemar on validation predictions for every pair of rows, discordant counts summed over shared seeds."""
+    ok = frame[frame["status"].isin(STATUS_WITH_METRICS)]
+    rows = []
+    for (ka, a), (kb, b) in combinations(ok.groupby(KEYS, sort=False), 2):
+        if ka[:2] != kb[:2]:
+            continue  # another profile or model: other examples or other weights
+        seeds = sorted(set(a["seed"]) & set(b["seed"]))
+        if not seeds:
+            continue
+        hits = [(_correct(a[a["seed"] == s].iloc[0]), _correct(b[b["seed"] == s].iloc[0])) for s in seeds]
+        hits = [(x, y) for x, y in hits if x.size and x.size == y.size]
+        if not hits:
+            continue
+        b_count, c_count, p = mcnemar(np.concatenate([x for x, _ in hits]), np.concatenate([y for _, y in hits]))
+        rows.append(
+            {
+                "A": ka[2],
+                "B": kb[2],
+                "seeds": len(hits),
+                "A acc": float(np.mean([x.mean() for x, _ in hits])),
+                "B acc": float(np.mean([y.mean() for _, y in hits])),
+                "A only right": b_count,
+                "B only right": c_count,
+                "p (McNemar)": p,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -26,11 +26,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from rtsent.methods import METHODS, TAKES_LR
+from rtsent.methods import CASE_ARGUMENTS, METHODS, TAKES_LR
 from rtsent.profiles import Recipe, format_number
 
-# Arguments every method takes from the case itself, never from a sweep.
-CASE_ARGUMENTS = ("recipe", "precision", "seed", "lr")
 PACKAGED_SWEEPS = Path(__file__).parent / "sweeps"
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rtsent.backbones import Backbone, load_backbone
+from rtsent.backbones import Backbone, check_backbone, load_backbone
 from rtsent.callbacks import Callback, as_callback
 from rtsent.data import SPLITS, load_splits, noncanonical_splits, split_hash, stratified_sample, tokenize
 from rtsent.measuring import machine_facts, matmul_flops, measure
@@ -75,8 +75,9 @@ class Workbench:
         self._facts: dict[str, Any] | None = None
 
     def backbone(self, source: str) -> Backbone:
+        """The model source loaded and checked once (`check_backbone`): a bad one raises here, not per case."""
         if source not in self._backbones:
-            self._backbones[source] = load_backbone(source)
+            self._backbones[source] = check_backbone(load_backbone(source))
         return self._backbones[source]
 
     def splits(self, source: str, max_train: int | None) -> tuple[Any, dict[str, str]]:

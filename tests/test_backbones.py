@@ -12,6 +12,7 @@ from rtsent.backbones import (
     count_parameters,
     freeze_encoder,
     load_backbone,
+    parameters_in_memory,
     vector_head,
 )
 
@@ -23,7 +24,7 @@ def test_distilbert_without_weights_has_the_study_parameter_counts():
     assert not backbone.has_weights and backbone.identity.startswith("config:")
     assert backbone.lora_targets == ("q_lin", "v_lin")
     model = backbone.new_model(seed=0)
-    assert count_parameters(model) == (66_955_010, 66_955_010)
+    assert count_parameters(model) == (66_955_010, 66_955_010) and parameters_in_memory(model) == 66_955_010
     lora = get_peft_model(
         model,
         LoraConfig(
@@ -34,7 +35,9 @@ def test_distilbert_without_weights_has_the_study_parameter_counts():
             modules_to_save=list(backbone.head_modules),
         ),
     )
-    assert count_parameters(lora)[0] == 739_586
+    # the model as served: 66,955,010 + 147,456 adapters; peft's frozen copy of the head (592,130) only in memory
+    assert count_parameters(lora) == (739_586, 67_102_466)
+    assert parameters_in_memory(lora) == 67_694_596
     frozen = backbone.new_model(seed=0)
     freeze_encoder(frozen, backbone.head_modules)
     assert count_parameters(frozen)[0] == 592_130  # pre_classifier + classifier

@@ -119,11 +119,12 @@ def test_sweep_runs_as_ordinary_cases(tmp_path):
         "lora-lr2e-3-r8-bf16-seed0",
     }
     r4, r8 = records["lora-lr1e-3-r4-bf16-seed0"], records["lora-lr1e-3-r8-bf16-seed0"]
-    assert r4["hyperparameters"] == {"r": 4} and r4["swept"] == {"r": 4} and r4["lr"] == 1e-3
+    assert r4["method_params"] == {"r": 4, "lora_alpha": 16, "lora_dropout": 0.1} and r4["swept"] == {"r": 4}
+    assert r4["lr"] == 1e-3
     # the rank really reached peft: twice the adapter parameters at r=8 (the head is the same)
     assert r8["trainable_params"] - r4["trainable_params"] > 0
     svm = records["svm-C1e-1-pooling=mean-fp32-seed0"]
-    assert svm["hyperparameters"] == {"C": 0.1} and svm["recipe"]["pooling"] == "mean"
+    assert svm["method_params"] == {"C": 0.1, "standardize": True} and svm["recipe"]["pooling"] == "mean"
     sweep.write_text("[lora]\nrank = [4]\n")
     proc, _, _ = run_bench("--rtsent-profile=smoke", f"--rtsent-sweep={sweep}", tmp_path=tmp_path)
     assert proc.returncode == 4 and "[lora] has unknown key 'rank'; valid keys:" in proc.stderr, proc.stderr

@@ -63,6 +63,9 @@ def test_each_method_records_everything(polarity_folder, bench, method, lr):
     accuracy = np.mean([p == t for p, t in zip(record["val_predictions"], record["val_labels"], strict=True)])
     assert math.isclose(accuracy, record["val_accuracy"])
     assert 0 < record["trainable_params"] <= record["total_params"]
+    # total_params: the model as served; params_in_memory adds LoRA's frozen copy of the head (32·2 + 2)
+    head_copy = 66 if method == "lora" else 0
+    assert record["params_in_memory"] == record["total_params"] + head_copy
     if method in ("svm", "head"):
         assert record["feature_time_s"] > 0
     else:

@@ -8,7 +8,7 @@ from rtsent.profiles import get_profile
 from rtsent.records import write_records
 from rtsent.reporting import main as report
 from rtsent.runner import CaseConfig, run_case
-from rtsent.summary import results_table, title
+from rtsent.terminal import results_table, title
 from rtsent.workbench import Workbench
 
 

@@ -6,8 +6,9 @@ Each follows scikit-learn's estimator contract: hyperparameters stored in `__ini
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 import numpy as np
 
@@ -20,13 +21,17 @@ from rtsent.workbench import Task
 
 
 class Method(Protocol):
-    """After `fit`: `parameter_counts_` = (trainable, total), `train_info_` = what training measured.
+    """After `fit`: `parameter_counts_` = (trainable, total) of the model as served (base model +
+    adapters + trained head, each counted once: `rtsent.backbones.count_parameters`),
+    `params_in_memory_` = every parameter held while training (peft's frozen head copy included),
+    `train_info_` = what training measured.
 
     A method that reads the frozen backbone's features sets the class attribute `uses_frozen_features`.
     `fit` passes `callbacks` (rtsent.callbacks) to its training loop.
     """
 
     parameter_counts_: tuple[int, int]
+    params_in_memory_: int
     train_info_: dict
 
     def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self: ...
@@ -37,6 +42,17 @@ class Method(Protocol):
 METHODS: dict[str, type] = {"svm": FrozenSVM, "head": FrozenHead, "full": FullFineTune, "lora": LoRA}
 # Methods that learn nothing by gradient descent take no learning rate.
 TAKES_LR = {"head", "full", "lora"}
+
+
+# Arguments every method takes; each case's record states them apart (recipe, precision, seed, lr).
+CASE_ARGUMENTS = ("recipe", "precision", "seed", "lr")
+
+
+def method_params(estimator: Any) -> dict[str, Any]:
+    """The estimator's other hyperparameters (scikit-learn's get_params convention: each `__init__`
+    argument is an attribute of the same name), e.g. LoRA's {"r": 8, "lora_alpha": 16, "lora_dropout": 0.1}."""
+    names = inspect.signature(type(estimator).__init__).parameters
+    return {name: getattr(estimator, name) for name in names if name not in ("self", *CASE_ARGUMENTS)}
 
 
 def get_method(name: str) -> type:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from rtsent.backbones import count_parameters
+from rtsent.backbones import count_parameters, parameters_in_memory
 from rtsent.callbacks import Callback
 from rtsent.measuring import non_embedding_parameters
 from rtsent.training import predict_logits, train
@@ -19,12 +19,13 @@ from rtsent.workbench import Task
 
 
 def fit_classifier(estimator: Any, model: nn.Module, task: Task, *, callbacks: Sequence[Callback] = ()) -> None:
-    """Train `model` on the training split; sets `parameter_counts_`, `train_info_` and `model_`.
+    """Train `model` on the training split; sets `parameter_counts_`, `params_in_memory_`, `train_info_`, `model_`.
 
     `callbacks` go to `rtsent.training.train` (progress; the robustness tests inject faults there).
     """
     estimator.parameter_counts_ = count_parameters(model)
     estimator.model_ = model  # set before training: a learning-curve callback predicts with it after each epoch
+    estimator.params_in_memory_ = parameters_in_memory(model)
     stats = train(
         model,
         task.input_ids("train"),

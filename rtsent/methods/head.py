@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rtsent.backbones import count_parameters, freeze_encoder, vector_head
+from rtsent.backbones import count_parameters, freeze_encoder, parameters_in_memory, vector_head
 from rtsent.callbacks import Callback, as_callback
 from rtsent.measuring import autocast
 from rtsent.profiles import Recipe
@@ -45,6 +45,7 @@ class FrozenHead:
         model = task.backbone.new_model(seed=self.seed)
         freeze_encoder(model, task.backbone.head_modules)
         self.parameter_counts_ = count_parameters(model)
+        self.params_in_memory_ = parameters_in_memory(model)
         head = vector_head(model).to(task.device)
         features = self._features(task, "train").to(task.device)
         labels = torch.as_tensor(task.labels("train")).to(task.device)

@@ -50,6 +50,7 @@ class FrozenSVM:
         self.pipeline_ = make_pipeline(*steps, svm).fit(features, task.labels("train"))
         learned = svm.coef_.size + svm.intercept_.size
         self.parameter_counts_ = (learned, task.backbone.encoder_parameters() + learned)
+        self.params_in_memory_ = self.parameter_counts_[1]  # the frozen encoder and the SVM's weights
         self.train_info_ = {"iterations": int(svm.n_iter_)}
         return self
 

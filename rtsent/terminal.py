@@ -1,0 +1,39 @@
+"""The compact results table `pytest bench/` prints at its end, from the records the session collected.
+
+Reporter side: reads records (dicts), never imports torch. `rtsent-report` gives the full report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rtsent.reporting import render_table
+from rtsent.summary import case_frame, summarize
+
+# What a newcomer needs to compare the methods at a glance; the rest is in rtsent-report.
+TERMINAL_COLUMNS = ["val acc", "test acc", "train s", "peak MiB", "trainable", "status"]
+
+
+def results_table(records: Sequence[dict[str, Any]]) -> list[str]:
+    """Lines of a plain-text table: one row per case row (seeds aggregated: mean ± std, statuses counted)."""
+    from tabulate import tabulate
+
+    if not records:
+        return []
+    shown = render_table(summarize(case_frame(records)), TERMINAL_COLUMNS, "plain")
+    align = ["right" if name in TERMINAL_COLUMNS[:-1] else "left" for name in shown.columns]  # numbers right
+    table = tabulate(shown, headers="keys", tablefmt="simple", showindex=False, disable_numparse=True, colalign=align)
+    notes = ["* best in its column (accuracy among models with real weights only); train s: training alone"]
+    if any(not r.get("accuracy_meaningful", True) for r in records):
+        notes.append("(no weights): random weights, for time and memory only; their accuracy means nothing")
+    return [*table.splitlines(), *notes]
+
+
+def title(records: Sequence[dict[str, Any]]) -> str:
+    """The table's title from the records' sources, e.g. "rtsent results: profile smoke; model ...; data ..."."""
+    parts = []
+    for key in ("profile", "model", "data"):
+        values = sorted({str(r.get(key)) for r in records})
+        parts.append(f"{key} {', '.join(values)}")
+    return "rtsent results: " + "; ".join(parts)
