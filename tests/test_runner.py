@@ -77,6 +77,7 @@ def test_same_seed_same_metrics_and_predictions(polarity_folder):
         run_case(smoke_config(polarity_folder, "lora", 1e-3), bench=Workbench(device=pick_device())).record
         for _ in range(2)
     ]
+
     def measured(record):
         """Everything but times, memory and rates (a curve point's own times included)."""
         timing = ("_s", "_bytes", "_flops", "per_s", "utilization")
