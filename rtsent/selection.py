@@ -7,7 +7,8 @@ end. Candidates are compared on the seeds that all candidates of the method shar
 re-run on more seeds neither gains nor loses by it; the chosen one's test accuracy is then reported
 over every seed it ran. The one-standard-error rule (Hastie, Tibshirani & Friedman, *The Elements of
 Statistical Learning*, 2nd ed., §7.10): a candidate within one standard error of the best may win when
-its training is cheaper. Test accuracy never enters the choice.
+its training is cheaper, counted in optimizer steps (fewer epochs); among equal steps the better one
+wins. Test accuracy never enters the choice.
 
 Reads records only (no torch import).
 """
@@ -38,6 +39,7 @@ class Point:
     val_accuracy: float
     test_accuracy: float | None
     train_time_s: float | None  # training seconds up to this epoch, evaluation excluded
+    steps: float  # optimizer steps up to this epoch (0 for a method without gradient steps)
     val_predictions: str | None
     val_labels: str | None
     test_predictions: str | None
@@ -94,6 +96,7 @@ def candidates(records: list[dict[str, Any]]) -> dict[tuple, dict[tuple, Candida
                 val_accuracy=float(point["val_accuracy"]),
                 test_accuracy=_number(point.get("test_accuracy")),
                 train_time_s=_number(point.get("train_time_s")),
+                steps=_number(point.get("step")) or _number((record.get("train_info") or {}).get("steps")) or 0.0,
                 val_predictions=point.get("val_predictions"),
                 val_labels=record.get("val_labels"),
                 test_predictions=point.get("test_predictions"),
@@ -141,8 +144,8 @@ def select(records: list[dict[str, Any]], *, one_se: bool = True) -> list[Select
         shared = sorted(set.intersection(*seed_sets)) if seed_sets else []
         seeds = shared or sorted(set.union(*seed_sets))
         scored = [(c.mean("val_accuracy", seeds), c) for c in group.values() if c.mean("val_accuracy", seeds)]
-        # ties: the cheaper, then the earlier epoch: deterministic whatever the file order
-        best_score, best = max(scored, key=lambda sc: (sc[0], -_cost(sc[1], seeds), -(sc[1].epoch or 0)))
+        # ties: the cheaper: deterministic whatever the file order
+        best_score, best = max(scored, key=lambda sc: (sc[0], -_cost(sc[1], seeds)))
         error = _standard_error(best, seeds) if one_se else 0.0
         eligible = [c for score, c in scored if score >= best_score - error - 1e-12]
         chosen = min(eligible, key=lambda c: (_cost(c, seeds), -(c.mean("val_accuracy", seeds) or 0)))
@@ -163,7 +166,9 @@ def select(records: list[dict[str, Any]], *, one_se: bool = True) -> list[Select
 
 
 def _cost(candidate: Candidate, seeds: list[int]) -> float:
-    cost = candidate.mean("train_time_s", seeds)
+    """Training cost as optimizer steps: deterministic, where measured seconds of equal work differ by
+    noise (a rule on seconds would pick among equals by chance). Equal steps tie; the better one wins."""
+    cost = candidate.mean("steps", seeds)
     return cost if cost is not None else math.inf
 
 

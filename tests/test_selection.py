@@ -85,6 +85,17 @@ def test_one_standard_error_rule_picks_the_cheaper_near_tie():
     assert select(records, one_se=False)[0].chosen.epoch == 2
 
 
+def test_one_standard_error_rule_never_trades_accuracy_for_equal_work():
+    # lr 5e-4 is within one SE of lr 1e-4 at the same epoch and ran faster by the clock: equal steps, so
+    # the better one stays chosen (seconds of equal work differ by noise alone)
+    records = [
+        record("lora-lr1e-4-bf16", 0, [(1, 850, 840)], lr=1e-4, train_s=100.0),
+        record("lora-lr5e-4-bf16", 0, [(1, 845, 800)], lr=5e-4, train_s=90.0),
+    ]
+    [chosen] = select(records)
+    assert chosen.chosen.row == "lora-lr1e-4-bf16" and chosen.chosen is chosen.best
+
+
 def test_compares_on_shared_seeds_and_reports_test_over_all_seeds():
     records = grid()
     # the chosen row re-run on seeds 1 and 2 scores worse on validation; it must not lose the choice for that
