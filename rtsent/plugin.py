@@ -135,6 +135,10 @@ class Session:
 
         if self.bench is not None:
             return
+        from transformers.utils import logging as transformers_logging
+
+        # transformers draws a "Loading weights" bar whenever a model loads: noise among pytest's lines
+        transformers_logging.disable_progress_bar()
         configure_threads()
         self.bench = Workbench(device=self.device)
         try:

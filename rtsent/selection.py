@@ -25,7 +25,8 @@ import numpy as np
 
 from rtsent.profiles import format_number
 from rtsent.records import STATUS_WITH_METRICS
-from rtsent.stats import bootstrap_interval, mcnemar, t_interval
+from rtsent.stats import bootstrap_interval, t_interval
+from rtsent.summary import pair_row
 
 GROUP = ("profile", "model", "method", "precision")
 
@@ -246,22 +247,9 @@ def pairs_on_test(selections: list[Selection]) -> list[dict[str, Any]]:
             (_correct(pa.test_predictions, pa.test_labels), _correct(pb.test_predictions, pb.test_labels))
             for pa, pb in ((a.chosen.points[s], b.chosen.points[s]) for s in seeds)
         ]
-        hits = [(x, y) for x, y in hits if x.size and x.size == y.size]
-        if not hits:
-            continue
-        only_a, only_b, p = mcnemar(np.concatenate([x for x, _ in hits]), np.concatenate([y for _, y in hits]))
-        out.append(
-            {
-                "A": f"{a.group[2]}-{a.group[3]}",
-                "B": f"{b.group[2]}-{b.group[3]}",
-                "seeds": len(hits),
-                "A acc": float(np.mean([x.mean() for x, _ in hits])),
-                "B acc": float(np.mean([y.mean() for _, y in hits])),
-                "A only right": only_a,
-                "B only right": only_b,
-                "p (McNemar)": p,
-            }
-        )
+        row = pair_row(f"{a.group[2]}-{a.group[3]}", f"{b.group[2]}-{b.group[3]}", hits)
+        if row:
+            out.append(row)
     return out
 
 

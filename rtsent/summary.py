@@ -139,20 +139,26 @@ def pairwise(frame: pd.DataFrame) -> pd.DataFrame:
         if not seeds:
             continue
         hits = [(_correct(a[a["seed"] == s].iloc[0]), _correct(b[b["seed"] == s].iloc[0])) for s in seeds]
-        hits = [(x, y) for x, y in hits if x.size and x.size == y.size]
-        if not hits:
-            continue
-        b_count, c_count, p = mcnemar(np.concatenate([x for x, _ in hits]), np.concatenate([y for _, y in hits]))
-        rows.append(
-            {
-                "A": ka[2],
-                "B": kb[2],
-                "seeds": len(hits),
-                "A acc": float(np.mean([x.mean() for x, _ in hits])),
-                "B acc": float(np.mean([y.mean() for _, y in hits])),
-                "A only right": b_count,
-                "B only right": c_count,
-                "p (McNemar)": p,
-            }
-        )
+        row = pair_row(ka[2], kb[2], hits)
+        if row:
+            rows.append(row)
     return pd.DataFrame(rows)
+
+
+def pair_row(a: str, b: str, hits: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any] | None:
+    """One pairwise row: exact McNemar over per-seed (A correct, B correct) boolean arrays, pooled over
+    the seeds whose arrays are non-empty and of one length; None when no seed qualifies."""
+    hits = [(x, y) for x, y in hits if x.size and x.size == y.size]
+    if not hits:
+        return None
+    only_a, only_b, p = mcnemar(np.concatenate([x for x, _ in hits]), np.concatenate([y for _, y in hits]))
+    return {
+        "A": a,
+        "B": b,
+        "seeds": len(hits),
+        "A acc": float(np.mean([x.mean() for x, _ in hits])),
+        "B acc": float(np.mean([y.mean() for _, y in hits])),
+        "A only right": only_a,
+        "B only right": only_b,
+        "p (McNemar)": p,
+    }

@@ -64,3 +64,14 @@ def test_sweep_files_load_by_path_or_packaged_name(tmp_path):
         load_sweep(bad)
     with pytest.raises(SweepError, match="does not exist; packaged sweeps: tune"):
         load_sweep(tmp_path / "missing.toml")
+
+
+def test_the_packaged_tune_sweep_gives_unique_readable_case_ids():
+    from rtsent.plugin import parse_options
+
+    options = {"profile": "tune", "sweep": "tune", "seeds": "0,1", "progress": "off", "floors": "none"}
+    session = parse_options(lambda name: options.get(name, ""))
+    ids = [case.case_id for case in session.grid()]
+    # 6 svm + 6 head + 4 full + 6 LoRA configurations, two seeds each
+    assert len(ids) == len(set(ids)) == 2 * (6 + 6 + 4 + 6)
+    assert "lora-lr5e-4-r16-bf16-seed1" in ids and "head-lr3e-2-pooling=mean-bf16-seed0" in ids
