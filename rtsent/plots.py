@@ -118,25 +118,25 @@ def sweep_png(selections: list) -> bytes:
 
 
 def curves_png(selections: list) -> bytes:
-    """Learning curves of the selected configurations: validation accuracy after each epoch, ± std over seeds."""
+    """Learning curves of the selected configurations, one panel per method: validation accuracy after
+    each epoch, ± std over seeds, the chosen epoch marked."""
     from rtsent.selection import curve_series, describe
 
-    plt, figure, axes = _figure(1, 1, "rtsent: learning curves of the selected configurations")
-    axis = axes[0, 0]
-    for selection in selections:
-        line = curve_series(selection)
-        if line:
-            axis.errorbar(
-                [e for e, _, _ in line],
-                [m for _, m, _ in line],
-                yerr=[s for _, _, s in line],
-                fmt="o-",
-                capsize=3,
-                label=f"{selection.group[2]}: {describe(selection.chosen)}",
-            )
-    axis.set_xlabel("epoch")
-    axis.set_ylabel("validation accuracy (mean ± std over seeds)")
-    axis.grid(alpha=0.3)
-    if axis.get_legend_handles_labels()[0]:
+    lines = [(s, curve_series(s)) for s in selections]
+    lines = [(s, line) for s, line in lines if line]
+    plt, figure, axes = _figure(1, max(1, len(lines)), "rtsent: learning curves of the selected configurations")
+    for axis, (selection, line) in zip(axes[0], lines, strict=False):
+        axis.errorbar(
+            [e for e, _, _ in line], [m for _, m, _ in line], yerr=[s for _, _, s in line], fmt="o-", ms=3, capsize=2
+        )
+        axis.axvline(
+            selection.chosen.epoch, color="tab:red", alpha=0.6, label=f"chosen: epoch {selection.chosen.epoch:g}"
+        )
+        axis.set_title(f"{selection.group[2]}: {describe(selection.chosen).rsplit(', epoch', 1)[0]}", fontsize=10)
+        axis.set_xlabel("epoch")
+        axis.set_ylabel("val accuracy (mean ± std over seeds)")
+        axis.grid(alpha=0.3)
         axis.legend(fontsize=8, loc="lower right")
+    if not lines:
+        axes[0, 0].text(0.5, 0.5, "no learning curve among the selections", ha="center", va="center")
     return _png(plt, figure)

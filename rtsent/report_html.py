@@ -122,7 +122,7 @@ def page(
         "<p class='sources'>Bold: the best value of a column (accuracy only among models with real weights).</p>",
     ]
     if pairs is not None and pairs[1]:
-        parts += [f"<h2>{html.escape(pairs_title)}</h2>", table_html(*pairs)]
+        parts += [f"<h2>{html.escape(pairs_title.rstrip(':'))}</h2>", table_html(*pairs)]
     if plot_png:
         image = base64.b64encode(plot_png).decode()
         parts.append(

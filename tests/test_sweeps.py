@@ -72,6 +72,6 @@ def test_the_packaged_tune_sweep_gives_unique_readable_case_ids():
     options = {"profile": "tune", "sweep": "tune", "seeds": "0,1", "progress": "off", "floors": "none"}
     session = parse_options(lambda name: options.get(name, ""))
     ids = [case.case_id for case in session.grid()]
-    # 6 svm + 6 head + 4 full + 6 LoRA configurations, two seeds each
-    assert len(ids) == len(set(ids)) == 2 * (6 + 6 + 4 + 6)
+    # every configuration of every method, two seeds each, none named twice
+    assert len(ids) == len(set(ids)) == 2 * sum(len(points) for points in load_sweep("tune").values())
     assert "lora-lr5e-4-r16-bf16-seed1" in ids and "head-lr3e-2-pooling=mean-bf16-seed0" in ids
