@@ -99,8 +99,8 @@ class Session:
             if entry.method not in self.methods or entry.method in swept_done:
                 continue
             points = self.sweep.get(entry.method)
-            if points is not None:
-                swept_done.add(entry.method)  # a swept method runs its sweep once, not once per grid entry
+            if points is not None and any(point.lr is not None for point in points):
+                swept_done.add(entry.method)  # a sweep that sets lr runs once, not once per grid entry's lr
             recipe = self.profile.recipe(entry.method)
             for precision in self.precisions or [entry.precision]:
                 resolved, _ = resolve_precision(precision, self.device)
@@ -144,7 +144,9 @@ class Session:
         try:
             backbone = self.bench.backbone(self.model)  # loaded and checked: weights, head, tokenizer
             for method in self.methods:
-                check_max_length(backbone, self.profile.recipe(method).max_length)
+                recipe = self.profile.recipe(method)
+                for point in self.sweep.get(method, [None]):
+                    check_max_length(backbone, (recipe if point is None else point.recipe(recipe)).max_length)
             self.bench.splits(self.data, self.max_train)
         except (BackboneSourceError, DataSourceError) as error:
             raise pytest.UsageError(f"rtsent: {error}") from None

@@ -144,8 +144,10 @@ def select(records: list[dict[str, Any]], *, one_se: bool = True) -> list[Select
         seed_sets = [set(c.points) for c in group.values()]
         shared = sorted(set.intersection(*seed_sets)) if seed_sets else []
         seeds = shared or sorted(set.union(*seed_sets))
-        scored = [(c.mean("val_accuracy", seeds), c) for c in group.values() if c.mean("val_accuracy", seeds)]
-        # ties: the cheaper: deterministic whatever the file order
+        # in (row, epoch) order, so that max/min settle exact ties the same way whatever the files' order
+        ordered = sorted(group.values(), key=lambda c: (c.row, c.epoch if c.epoch is not None else -1.0))
+        scored = [(c.mean("val_accuracy", seeds), c) for c in ordered if c.mean("val_accuracy", seeds) is not None]
+        # ties: the cheaper, then the first in (row, epoch) order
         best_score, best = max(scored, key=lambda sc: (sc[0], -_cost(sc[1], seeds)))
         error = _standard_error(best, seeds) if one_se else 0.0
         eligible = [c for score, c in scored if score >= best_score - error - 1e-12]
@@ -262,7 +264,8 @@ def as_sweep(selections: list[Selection]) -> dict[str, dict[str, list[Any]]]:
         entry.update({k: [list(v) if isinstance(v, list | tuple) else v] for k, v in c.swept.items()})
         if method in table and table[method] != entry:
             raise ValueError(f"method {method!r} was selected twice with other values (another profile or precision)")
-        table[method] = entry
+        if entry:  # a method run without lr or swept values (svm off a plain grid) re-runs as the grid has it
+            table[method] = entry
     return table
 
 

@@ -3,8 +3,9 @@
     python scripts/try_recipes.py quick rt-polarity \
         '{"method": "lora", "lr": 2e-4, "head_lr": 1e-3}' '{"method": "svm", "pooling": "mean"}'
 
-Keys: method, lr, precision (default bf16), seed (default 0), model, max_train; any other key is a
-`Recipe` field replacing the profile's value. This is how the "Recipes" figures of docs/results.md were measured.
+Keys: method, lr, precision (default bf16), seed (default 0), model, max_train; a hyperparameter of the
+method's `__init__` (e.g. svm's C, LoRA's r); any other key is a `Recipe` field replacing the profile's
+value. This is how the "Recipes" figures of docs/results.md were measured.
 """
 
 import json
@@ -15,6 +16,7 @@ from dataclasses import replace
 from rtsent.measuring import configure_threads, pick_device
 from rtsent.profiles import get_profile
 from rtsent.runner import CaseConfig, run_case
+from rtsent.sweeps import hyperparameters
 from rtsent.workbench import Workbench
 
 
@@ -34,6 +36,7 @@ def main(profile_name: str, data: str, *specs: str) -> None:
             model=fields.pop("model", profile.model),
             data=data,
             max_train=fields.pop("max_train", profile.max_train),
+            params=tuple((k, fields.pop(k)) for k in list(fields) if k in hyperparameters(method)),
             recipe=replace(profile.recipe(method), **fields),
         )
         started = time.perf_counter()

@@ -1,5 +1,7 @@
 """Selection on validation: hand-made records whose right choice is known."""
 
+import json
+
 import numpy as np
 
 from rtsent.selection import as_sweep, curve_series, pairs_on_test, select, selected_table, sweep_series
@@ -140,3 +142,27 @@ def test_report_select_renders_the_table_pairs_and_both_figures(tmp_path, capsys
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
     assert main([str(path), "--select", "val", "--format", "html", "--output", str(tmp_path / "r.html")]) == 0
     assert "chosen" in (tmp_path / "r.html").read_text()
+
+
+def test_selected_configurations_rerun_under_the_same_case_ids(tmp_path):
+    """select -> as_sweep -> --rtsent-sweep=selected:FILE -> the grid: the re-run rows are the search's, so
+    the report pools their seeds; a method that ran off the plain grid (svm here) re-runs as the grid has it."""
+    from rtsent.plugin import parse_options
+
+    def session(**options):
+        options = {"profile": "tune", "floors": "none", "progress": "off", **options}
+        return parse_options(lambda name: options.get(name, ""))
+
+    sweep = tmp_path / "lora.toml"
+    sweep.write_text("[lora]\nlr = [1e-4, 5e-4]\nr = [8, 16]\n")
+    search = {case.row: case for case in session(seeds="0", sweep=str(sweep)).grid()}
+    records = [
+        record(row, 0, [(1, 800 + 10 * i, 790), (2, 805 + 10 * i, 800)], lr=case.lr, swept=dict(case.swept))
+        | {"method": case.method, "precision": case.precision}
+        for i, (row, case) in enumerate(search.items())
+    ]
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps({"benchmarks": [{"name": r["case"], "extra_info": r} for r in records]}))
+    rerun = {case.row for case in session(seeds="1,2", sweep=f"selected:{path}").grid()}
+    best_lora = max((r for r in records if r["method"] == "lora"), key=lambda r: r["val_accuracy"])
+    assert best_lora["row"] in rerun and rerun <= set(search) and len(rerun) == 4  # one row per method

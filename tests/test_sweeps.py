@@ -75,3 +75,13 @@ def test_the_packaged_tune_sweep_gives_unique_readable_case_ids():
     # every configuration of every method, two seeds each, none named twice
     assert len(ids) == len(set(ids)) == 2 * sum(len(points) for points in load_sweep("tune").values())
     assert "lora-lr5e-4-r16-bf16-seed1" in ids and "head-lr3e-2-pooling=mean-bf16-seed0" in ids
+
+
+def test_a_sweep_without_lr_runs_at_every_learning_rate_of_the_profile(tmp_path):
+    from rtsent.plugin import parse_options
+
+    sweep = tmp_path / "r.toml"
+    sweep.write_text("[lora]\nr = [8, 16]\n")
+    options = {"profile": "quick", "sweep": str(sweep), "methods": "lora", "progress": "off", "floors": "none"}
+    rows = [case.row for case in parse_options(lambda name: options.get(name, "")).grid()]
+    assert sorted(rows) == sorted(f"lora-lr{lr}-r{r}-bf16" for lr in ("2e-5", "2e-4") for r in (8, 16))
