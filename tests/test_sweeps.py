@@ -82,6 +82,7 @@ def test_a_sweep_without_lr_runs_at_every_learning_rate_of_the_profile(tmp_path)
 
     sweep = tmp_path / "r.toml"
     sweep.write_text("[lora]\nr = [8, 16]\n")
-    options = {"profile": "quick", "sweep": str(sweep), "methods": "lora", "progress": "off", "floors": "none"}
+    options = {"profile": "quick", "sweep": str(sweep), "methods": "lora", "seeds": "0", "progress": "off"}
+    options["floors"] = "none"
     rows = [case.row for case in parse_options(lambda name: options.get(name, "")).grid()]
     assert sorted(rows) == sorted(f"lora-lr{lr}-r{r}-bf16" for lr in ("2e-5", "2e-4") for r in (8, 16))
