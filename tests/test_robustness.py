@@ -158,18 +158,25 @@ def test_fault_inside_training_is_recorded_and_the_grid_goes_on(pytester, polari
 def test_ctrl_c_keeps_finished_cases_and_resume_completes_the_grid(tmp_path, polarity_folder):
     records, out = tmp_path / "records.json", tmp_path / "out.json"
     common = ["--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", "--rtsent-seeds=0,1,2,3,4,5"]
-    proc = subprocess.Popen(
-        pytest_cmd(*common, f"--rtsent-records={records}", f"--benchmark-json={out}"),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.time() + 240
-    while not records.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    output = proc.communicate(timeout=120)[0]
+    for _ in range(2):
+        records.unlink(missing_ok=True)
+        proc = subprocess.Popen(
+            pytest_cmd(*common, f"--rtsent-records={records}", f"--benchmark-json={out}"),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.time() + 240
+        while not records.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        output = proc.communicate(timeout=120)[0]
+        # pytest's own bug on Python 3.11 (pytest-dev/pytest-xdist#1196): a Ctrl-C landing in a frame
+        # whose tb_lineno is None crashes pytest's interrupt report (INTERNALERROR, exit 3) before any
+        # plugin runs. That is not rtsent's behaviour under test: interrupt once more.
+        if "tb_lineno - 1" not in output:
+            break
     assert proc.returncode == 2, output[-2000:]  # pytest's "interrupted"
     done = json.loads(records.read_text())["benchmarks"]
     written = json.loads(out.read_text())["benchmarks"]  # pytest-benchmark still writes what finished
