@@ -26,7 +26,7 @@ import numpy as np
 from rtsent.profiles import format_number
 from rtsent.records import STATUS_WITH_METRICS
 from rtsent.stats import bootstrap_interval, t_interval
-from rtsent.summary import pair_row
+from rtsent.summary import correct, pair_row
 
 GROUP = ("profile", "model", "method", "precision")
 
@@ -191,14 +191,8 @@ def _test_interval(candidate: Candidate) -> tuple[float, float, str] | None:
     if len(values) >= 2:
         return (*t_interval(np.asarray(values)), "t")
     point = next(iter(candidate.points.values()))
-    correct = _correct(point.test_predictions, point.test_labels)
-    return (*bootstrap_interval(correct), "boot") if correct.size else None
-
-
-def _correct(predictions: Any, labels: Any) -> np.ndarray:
-    if not isinstance(predictions, str) or not isinstance(labels, str) or len(predictions) != len(labels):
-        return np.array([], dtype=bool)
-    return np.frombuffer(predictions.encode(), np.uint8) == np.frombuffer(labels.encode(), np.uint8)
+    hits = correct(point.test_predictions, point.test_labels)
+    return (*bootstrap_interval(hits), "boot") if hits.size else None
 
 
 def selected_table(selections: list[Selection]) -> list[dict[str, Any]]:
@@ -246,7 +240,7 @@ def pairs_on_test(selections: list[Selection]) -> list[dict[str, Any]]:
             continue
         seeds = sorted(set(a.chosen.points) & set(b.chosen.points))
         hits = [
-            (_correct(pa.test_predictions, pa.test_labels), _correct(pb.test_predictions, pb.test_labels))
+            (correct(pa.test_predictions, pa.test_labels), correct(pb.test_predictions, pb.test_labels))
             for pa, pb in ((a.chosen.points[s], b.chosen.points[s]) for s in seeds)
         ]
         row = pair_row(f"{a.group[2]}-{a.group[3]}", f"{b.group[2]}-{b.group[3]}", hits)

@@ -78,11 +78,16 @@ def case_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def _correct(record: pd.Series) -> np.ndarray:
-    predictions, labels = record.get("val_predictions"), record.get("val_labels")
+def correct(predictions: Any, labels: Any) -> np.ndarray:
+    """Per example, prediction == label, from the records' 0/1 strings; empty when either is missing or
+    their lengths differ."""
     if not isinstance(predictions, str) or not isinstance(labels, str) or len(predictions) != len(labels):
         return np.array([], dtype=bool)
     return np.frombuffer(predictions.encode(), np.uint8) == np.frombuffer(labels.encode(), np.uint8)
+
+
+def _correct(record: pd.Series) -> np.ndarray:
+    return correct(record.get("val_predictions"), record.get("val_labels"))
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
