@@ -390,5 +390,8 @@ def store_frozen_linears(model: nn.Module, dtype: torch.dtype) -> int:
     """
     frozen = [m for m in model.modules() if isinstance(m, nn.Linear) and not m.weight.requires_grad]
     for module in frozen:
-        module.to(dtype)
+        # only the frozen tensors: a trained bias (BitFit) stays in fp32 for the optimizer
+        for parameter in module.parameters(recurse=False):
+            if not parameter.requires_grad:
+                parameter.data = parameter.data.to(dtype)
     return len(frozen)

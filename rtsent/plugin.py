@@ -96,11 +96,12 @@ class Session:
 
         cases, swept_done = [], set()
         for entry in self.profile.grid:
-            if entry.method not in self.methods or entry.method in swept_done:
+            if entry.method not in self.methods or (entry.method, entry.params) in swept_done:
                 continue
             points = self.sweep.get(entry.method)
             if points is not None and any(point.lr is not None for point in points):
-                swept_done.add(entry.method)  # a sweep that sets lr runs once, not once per grid entry's lr
+                # a sweep that sets lr runs once per grid row, not once per grid entry's lr
+                swept_done.add((entry.method, entry.params))
             recipe = self.profile.recipe(entry.method)
             for precision in self.precisions or [entry.precision]:
                 resolved, _ = resolve_precision(precision, self.device)
@@ -116,15 +117,16 @@ class Session:
                             data=self.data,
                             max_train=self.max_train,
                             recipe=recipe if point is None else point.recipe(recipe),
-                            params=() if point is None else point.params,
-                            swept=() if point is None else point.swept,
+                            params=_merged(entry.params, () if point is None else point.params),
+                            swept=_merged(entry.params, () if point is None else point.swept),
                         )
                         cases.append(replace(config, floor=floor_for(self.floors, config.row)))
-        ids = [case.case_id for case in cases]
+        unique = list(dict.fromkeys(cases))  # a sweep value equal to a grid row's own setting: one case
+        ids = [case.case_id for case in unique]
         twice = sorted({i for i in ids if ids.count(i) > 1})
         if twice:
             raise ValueError(f"the grid names cases twice: {', '.join(twice[:5])}; make the sweep's values distinct")
-        return cases
+        return unique
 
     def open(self) -> None:
         """Load the model source and the data once, now: a bad source stops the run before any training."""
@@ -177,6 +179,12 @@ class Session:
         if self.records_path:
             write_records(self.records_path, self.records, {"rtsent": self.bench.facts})
         return result
+
+
+def _merged(base: tuple[tuple[str, Any], ...], changes: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any], ...]:
+    """A grid row's (key, value) pairs with a sweep point's on top: the sweep's value wins, the row's order first."""
+    changed = dict(changes)
+    return tuple((k, changed.pop(k, v)) for k, v in base) + tuple(changed.items())
 
 
 def _split(text: str) -> list[str]:

@@ -224,7 +224,8 @@ def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback) -> CaseResu
     except Exception as error:  # a failing case is data: record it and let the grid go on
         record["traceback"] = traceback.format_exc(limit=8)
         return _finish(record, "error", f"{type(error).__name__}: {error}".splitlines()[0], train_window)
-    record["accuracy_meaningful"] = backbone.has_weights
+    # a bag-of-words method never reads the backbone's weights: its accuracy means something regardless
+    record["accuracy_meaningful"] = backbone.has_weights or not getattr(method, "uses_backbone", True)
     return _finish(record, *judge(record, config))
 
 

@@ -69,6 +69,8 @@ def conforms(value: Any, hint: Any) -> bool:
     if hint is Any:
         return True
     origin = typing.get_origin(hint)
+    if origin is typing.Literal:  # a method's named choices, e.g. LoRA's target_modules
+        return value in typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         return any(conforms(value, arg) for arg in typing.get_args(hint))
     if hint is type(None):
@@ -85,8 +87,11 @@ def conforms(value: Any, hint: Any) -> bool:
     return isinstance(value, hint) if isinstance(hint, type) else True
 
 
-def _hint_name(hint: Any) -> str:
-    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+def _expected(hint: Any) -> str:
+    """What a value of `hint` is, for the error line: "a float", "one of 'cls', 'mean'"."""
+    if typing.get_origin(hint) is typing.Literal:
+        return "one of " + ", ".join(repr(choice) for choice in typing.get_args(hint))
+    return "a " + (getattr(hint, "__name__", None) or str(hint).replace("typing.", ""))
 
 
 def _frozen(value: Any) -> Any:
@@ -129,8 +134,8 @@ def parse_sweep(table: dict[str, Any], *, source: str = "sweep") -> dict[str, li
             for value in values:
                 if not conforms(value, valid[key]):
                     raise SweepError(
-                        f"{source}: [{method}] {key} = {value!r} ({type(value).__name__}) is not a "
-                        f"{_hint_name(valid[key])}"
+                        f"{source}: [{method}] {key} = {value!r} ({type(value).__name__}) is not "
+                        f"{_expected(valid[key])}"
                     )
             if len(set(values)) != len(values):
                 raise SweepError(f"{source}: [{method}] {key} lists a value twice: {values}")

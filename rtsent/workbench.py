@@ -51,6 +51,10 @@ class Task:
     def input_ids(self, split: str) -> list[list[int]]:
         return self.bench.input_ids(self, split)
 
+    def texts(self, split: str) -> list[str]:
+        """The split's sentences as loaded (for the methods that read words, not token ids)."""
+        return list(self.splits[split]["text"])
+
     def features(
         self, split: str, *, pooling: str, precision: str, batch_size: int, callbacks: Sequence[Callback] = ()
     ) -> Features:

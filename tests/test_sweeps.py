@@ -2,6 +2,7 @@
 
 import pytest
 
+from rtsent.methods import METHODS
 from rtsent.profiles import Recipe
 from rtsent.sweeps import SweepError, hyperparameters, id_part, load_sweep, parse_sweep
 
@@ -16,7 +17,7 @@ def test_cross_product_of_recipe_fields_and_method_hyperparameters():
     )
     assert [dict(p.params) for p in sweep["svm"]] == [{"C": 0.1}, {"C": 1.0}]
     # the estimator contract: hyperparameters are the keyword arguments of __init__
-    assert set(hyperparameters("lora")) == {"r", "lora_alpha", "lora_dropout"}
+    assert set(hyperparameters("lora")) == {"r", "lora_alpha", "lora_dropout", "target_modules"}
     assert set(hyperparameters("svm")) == {"C", "standardize"}
 
 
@@ -41,6 +42,10 @@ def test_id_parts_read_like_the_values():
         ({"lora": {"r": ["8"]}}, "[lora] r = '8' (str) is not a int"),
         ({"lora": {"r": [8.5]}}, "[lora] r = 8.5 (float) is not a int"),
         ({"full": {"lr": [True]}}, "[full] lr = True (bool) is not a float"),
+        (
+            {"lora": {"target_modules": ["qv"]}},
+            "[lora] target_modules = 'qv' (str) is not one of 'query_value', 'attention', 'all-linear'",
+        ),
         ({"head": {"pooling": [1]}}, "[head] pooling = 1 (int) is not a str"),
         ({"full": {"epochs": [0]}}, "[full] recipe epochs=0 is not a positive number"),
         ({"head": {"pooling": ["max"]}}, "[head] recipe pooling='max' is not one of ('cls', 'mean')"),
@@ -57,7 +62,7 @@ def test_bad_sweeps_fail_with_one_line(table, message):
 
 
 def test_sweep_files_load_by_path_or_packaged_name(tmp_path):
-    assert set(load_sweep("tune")) == {"svm", "head", "full", "lora"}
+    assert set(load_sweep("tune")) == set(METHODS)
     bad = tmp_path / "bad.toml"
     bad.write_text("[lora\n")
     with pytest.raises(SweepError, match="does not parse"):
@@ -86,3 +91,25 @@ def test_a_sweep_without_lr_runs_at_every_learning_rate_of_the_profile(tmp_path)
     options["floors"] = "none"
     rows = [case.row for case in parse_options(lambda name: options.get(name, "")).grid()]
     assert sorted(rows) == sorted(f"lora-lr{lr}-r{r}-bf16" for lr in ("2e-5", "2e-4") for r in (8, 16))
+
+
+def test_grid_rows_with_hyperparameters_take_a_sweep_on_top(tmp_path):
+    from rtsent.plugin import parse_options
+
+    def rows(sweep_text: str) -> list[str]:
+        sweep = tmp_path / "s.toml"
+        sweep.write_text(sweep_text)
+        options = {"profile": "offline", "sweep": str(sweep), "methods": "lora", "seeds": "0", "progress": "off"}
+        options["floors"] = "none"
+        return [case.row for case in parse_options(lambda name: options.get(name, "")).grid()]
+
+    # the offline grid's all-linear LoRA row keeps its target set beside a swept rank
+    assert rows("[lora]\nr = [8, 16]\n") == [
+        *(f"lora-lr{lr}-r{r}-bf16" for lr in ("2e-5", "2e-4") for r in (8, 16)),
+        *(f"lora-lr2e-4-target_modules=all-linear-r{r}-bf16" for r in (8, 16)),
+    ]
+    # a sweep that sets the target set itself: each configuration once, not once per grid row
+    assert rows("[lora]\nlr = 1e-3\ntarget_modules = ['query_value', 'all-linear']\n") == [
+        "lora-lr1e-3-target_modules=query_value-bf16",
+        "lora-lr1e-3-target_modules=all-linear-bf16",
+    ]

@@ -13,10 +13,16 @@ from typing import Any, Protocol, Self
 import numpy as np
 
 from rtsent.callbacks import Callback
+from rtsent.methods.bitfit import BitFit
+from rtsent.methods.dora import DoRA
 from rtsent.methods.full import FullFineTune
 from rtsent.methods.head import FrozenHead
+from rtsent.methods.ia3 import IA3
 from rtsent.methods.lora import LoRA
+from rtsent.methods.nbsvm import NBSVM
+from rtsent.methods.prompt import PromptTuning
 from rtsent.methods.svm import FrozenSVM
+from rtsent.methods.tfidf import TfidfLogistic
 from rtsent.workbench import Task
 
 
@@ -39,9 +45,25 @@ class Method(Protocol):
     def predict(self, task: Task, split: str) -> np.ndarray: ...
 
 
-METHODS: dict[str, type] = {"svm": FrozenSVM, "head": FrozenHead, "full": FullFineTune, "lora": LoRA}
-# Methods that learn nothing by gradient descent take no learning rate.
-TAKES_LR = {"head", "full", "lora"}
+METHODS: dict[str, type] = {
+    "svm": FrozenSVM,
+    "head": FrozenHead,
+    "full": FullFineTune,
+    "lora": LoRA,
+    "dora": DoRA,
+    "ia3": IA3,
+    "prompt": PromptTuning,
+    "bitfit": BitFit,
+    "tfidf": TfidfLogistic,
+    "nbsvm": NBSVM,
+}
+# Methods trained by gradient descent require a learning rate (no default in `__init__`); the others
+# take `lr=None` only so that every method takes the same arguments.
+TAKES_LR = {
+    name
+    for name, cls in METHODS.items()
+    if inspect.signature(cls.__init__).parameters["lr"].default is inspect.Parameter.empty
+}
 
 
 # Arguments every method takes; each case's record states them apart (recipe, precision, seed, lr).

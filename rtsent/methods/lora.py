@@ -1,5 +1,6 @@
-"""LoRA through peft: low-rank adapters on the attention's query/value projections (DistilBERT
-`q_lin`/`v_lin`, BERT `query`/`value`), r=8, alpha=16, dropout 0.1, the classification head trained too."""
+"""LoRA through peft: low-rank adapters on a set of linear layers (by default the attention's
+query/value projections, DistilBERT `q_lin`/`v_lin`, BERT `query`/`value`: the study), r=8, alpha=16,
+dropout 0.1, the classification head trained too."""
 
 from __future__ import annotations
 
@@ -7,16 +8,19 @@ from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
+from torch import nn
 
-from rtsent.backbones import store_frozen_linears
+from rtsent.backbones import Backbone
 from rtsent.callbacks import Callback
-from rtsent.measuring import DTYPES
+from rtsent.methods.adapters import TargetSet, build_peft_model, lora_target_modules
 from rtsent.methods.finetune import fit_classifier, predict_classifier
 from rtsent.profiles import Recipe
 from rtsent.workbench import Task
 
 
 class LoRA:
+    use_dora = False  # DoRA (rtsent.methods.dora) is this class with peft's use_dora=True
+
     def __init__(
         self,
         *,
@@ -27,6 +31,7 @@ class LoRA:
         r: int = 8,
         lora_alpha: float = 16,
         lora_dropout: float = 0.1,
+        target_modules: TargetSet = "query_value",
     ) -> None:
         # peft's LoraConfig names: rank, scaling numerator (the update is scaled by lora_alpha / r), dropout p
         self.recipe = recipe
@@ -36,22 +41,27 @@ class LoRA:
         self.r = r
         self.lora_alpha = lora_alpha
         self.lora_dropout = lora_dropout
+        self.target_modules = target_modules  # a target set: rtsent.methods.adapters.TARGET_SETS
 
-    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
-        from peft import LoraConfig, get_peft_model
+    def build_model(self, backbone: Backbone) -> nn.Module:
+        """The classifier as trained: the backbone with adapters, its head trainable, nothing trained yet."""
+        from peft import LoraConfig
 
         config = LoraConfig(
             r=self.r,
             lora_alpha=self.lora_alpha,
             lora_dropout=self.lora_dropout,
-            target_modules=list(task.backbone.lora_targets),
+            target_modules=lora_target_modules(backbone, self.target_modules),
+            # all-linear would also take the head's linear layers; the head trains in full instead
+            exclude_modules=list(backbone.head_modules),
             # The head is trained in full beside the adapters, as the study's SEQ_CLS task does.
-            modules_to_save=list(task.backbone.head_modules),
+            modules_to_save=list(backbone.head_modules),
+            use_dora=self.use_dora,
         )
-        model = get_peft_model(task.backbone.new_model(seed=self.seed), config)
-        if self.precision in ("fp16", "bf16"):
-            store_frozen_linears(model, DTYPES[self.precision])
-        fit_classifier(self, model, task, callbacks=callbacks)
+        return build_peft_model(self, backbone, config)
+
+    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
+        fit_classifier(self, self.build_model(task.backbone), task, callbacks=callbacks)
         return self
 
     def predict(self, task: Task, split: str) -> np.ndarray:

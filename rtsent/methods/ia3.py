@@ -1,0 +1,45 @@
+"""IA³ through peft: learned vectors rescale the attention's keys and values and the feed-forward
+block's inner activation (rtsent.methods.adapters.IA3_TARGETS), the classification head trained too.
+Per DistilBERT layer 768 + 768 + 3,072 values: 27,648 in all, beside the head's 592,130."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Self
+
+import numpy as np
+from torch import nn
+
+from rtsent.backbones import Backbone
+from rtsent.callbacks import Callback
+from rtsent.methods.adapters import IA3_TARGETS, build_peft_model
+from rtsent.methods.finetune import fit_classifier, predict_classifier
+from rtsent.profiles import Recipe
+from rtsent.workbench import Task
+
+
+class IA3:
+    def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float) -> None:
+        self.recipe = recipe
+        self.precision = precision
+        self.seed = seed
+        self.lr = lr
+
+    def build_model(self, backbone: Backbone) -> nn.Module:
+        """The classifier as trained: IA³ vectors (initialised to 1: the model unchanged) and the head."""
+        from peft import IA3Config
+
+        targets, feedforward = IA3_TARGETS[backbone.model_type]
+        config = IA3Config(
+            target_modules=targets,
+            feedforward_modules=feedforward,
+            modules_to_save=list(backbone.head_modules),
+        )
+        return build_peft_model(self, backbone, config)
+
+    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
+        fit_classifier(self, self.build_model(task.backbone), task, callbacks=callbacks)
+        return self
+
+    def predict(self, task: Task, split: str) -> np.ndarray:
+        return predict_classifier(self, task, split)

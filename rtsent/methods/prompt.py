@@ -1,0 +1,76 @@
+"""Prompt tuning (Lester et al. 2021, "The Power of Scale for Parameter-Efficient Prompt Tuning")
+through peft: `num_virtual_tokens` trained embeddings are prepended to every input, the model frozen,
+the classification head trained too.
+
+Prompt tuning rather than prefix tuning (P-tuning v2): peft's prefix tuning feeds its prefixes as
+`past_key_values`, which neither DistilBERT nor BERT's classification models take (peft 0.21 with
+transformers 5: "Model does not support past key values which are required for prefix tuning").
+Prompt tuning needs only `inputs_embeds`, which both take.
+
+The head reads the first position, which is now the first virtual token (peft's design for
+sequence classification); it attends to the whole sentence as [CLS] did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Self
+
+import numpy as np
+from torch import nn
+
+from rtsent.backbones import Backbone
+from rtsent.callbacks import Callback
+from rtsent.methods.adapters import build_peft_model
+from rtsent.methods.finetune import fit_classifier, predict_classifier
+from rtsent.profiles import Recipe
+from rtsent.workbench import Task
+
+
+class PromptTuning:
+    def __init__(
+        self,
+        *,
+        recipe: Recipe,
+        precision: str,
+        seed: int,
+        lr: float,
+        num_virtual_tokens: int = 20,
+        # peft's PromptTuningInit: embeddings of tokens drawn from the vocabulary, or random vectors
+        prompt_tuning_init: Literal["SAMPLE_VOCAB", "RANDOM"] = "SAMPLE_VOCAB",
+    ) -> None:
+        self.recipe = recipe
+        self.precision = precision
+        self.seed = seed
+        self.lr = lr
+        self.num_virtual_tokens = num_virtual_tokens
+        self.prompt_tuning_init = prompt_tuning_init
+
+    def build_model(self, backbone: Backbone) -> nn.Module:
+        """The classifier as trained: the prompt embeddings (num_virtual_tokens, hidden) and the head."""
+        import torch
+        from peft import PromptTuningConfig, TaskType
+
+        config = backbone.config
+        if self.num_virtual_tokens < 1:
+            raise ValueError(f"num_virtual_tokens={self.num_virtual_tokens!r} is not a positive integer")
+        prompt = PromptTuningConfig(
+            task_type=TaskType.SEQ_CLS,
+            num_virtual_tokens=self.num_virtual_tokens,
+            prompt_tuning_init=self.prompt_tuning_init,
+            # peft reads these from the config under BERT's names; DistilBERT names them dim/n_layers/n_heads
+            token_dim=config.hidden_size,
+            num_layers=config.num_hidden_layers,
+            num_attention_heads=config.num_attention_heads,
+            num_transformer_submodules=1,  # an encoder
+            modules_to_save=list(backbone.head_modules),
+        )
+        torch.manual_seed(self.seed)  # SAMPLE_VOCAB draws its tokens from torch's global generator
+        return build_peft_model(self, backbone, prompt)
+
+    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
+        fit_classifier(self, self.build_model(task.backbone), task, callbacks=callbacks)
+        return self
+
+    def predict(self, task: Task, split: str) -> np.ndarray:
+        return predict_classifier(self, task, split)

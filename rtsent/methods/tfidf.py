@@ -1,0 +1,61 @@
+"""TF-IDF word 1-2-grams + logistic regression (scikit-learn): no transformer at all, the
+bag-of-words baseline the transformer methods must beat.
+
+Parameters: trainable = the logistic regression's coefficients + intercept (vocabulary + 1);
+total adds the idf weights (one per vocabulary entry) the vectorizer learned from the training split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Self
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from rtsent.callbacks import Callback
+from rtsent.profiles import Recipe
+from rtsent.workbench import Task
+
+
+class TfidfLogistic:
+    uses_backbone = False  # reads the sentences\' words: no tokenizer ids, no transformer
+
+    def __init__(
+        self,
+        *,
+        recipe: Recipe,
+        precision: str,
+        seed: int,
+        lr: float | None = None,
+        C: float = 1.0,  # scikit-learn's name: inverse L2 regularisation strength
+        ngram_range: tuple[int, int] = (1, 2),  # word n-grams, TfidfVectorizer's name
+        min_df: int = 1,  # n-grams in fewer training sentences are dropped
+        sublinear_tf: bool = False,  # 1 + log(tf) instead of tf
+    ) -> None:
+        self.recipe = recipe  # unused: no tokenizer, no batches
+        self.precision = precision  # unused: float64 throughout (scikit-learn)
+        self.seed = seed
+        self.lr = lr  # unused: kept so every method takes the same arguments
+        self.C = C
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.sublinear_tf = sublinear_tf
+
+    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
+        """Vectorize the training sentences and fit; `callbacks` hear nothing: no gradient steps."""
+        vectorizer = TfidfVectorizer(
+            ngram_range=tuple(self.ngram_range), min_df=self.min_df, sublinear_tf=self.sublinear_tf
+        )
+        classifier = LogisticRegression(C=self.C, max_iter=1000, random_state=self.seed)
+        self.pipeline_ = make_pipeline(vectorizer, classifier).fit(task.texts("train"), task.labels("train"))
+        learned = classifier.coef_.size + classifier.intercept_.size
+        self.parameter_counts_ = (learned, learned + vectorizer.idf_.size)
+        self.params_in_memory_ = self.parameter_counts_[1]
+        self.train_info_ = {"vocabulary": len(vectorizer.vocabulary_), "iterations": int(classifier.n_iter_.max())}
+        return self
+
+    def predict(self, task: Task, split: str) -> np.ndarray:
+        return self.pipeline_.predict(task.texts(split))

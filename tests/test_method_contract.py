@@ -1,0 +1,162 @@
+"""The estimator contract over the whole registry (rtsent.methods.METHODS, not a hand list), on the
+smoke profile; parameter counts pinned on the DistilBERT architecture; the classic baselines' maths."""
+
+import inspect
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from sklearn.svm import LinearSVC
+
+from rtsent.backbones import count_parameters, load_backbone
+from rtsent.callbacks import Callback
+from rtsent.measuring import pick_device, resolve_precision
+from rtsent.methods import CASE_ARGUMENTS, METHODS, TAKES_LR, method_params
+from rtsent.methods.nbsvm import NBSVM
+from rtsent.methods.tfidf import TfidfLogistic
+from rtsent.profiles import Recipe, get_profile
+from rtsent.workbench import Workbench
+
+SMOKE = get_profile("smoke")
+
+
+@pytest.fixture(scope="module")
+def smoke_task(polarity_folder):
+    bench = Workbench(device=pick_device())
+    return bench.task(model=SMOKE.model, data=str(polarity_folder), max_train=SMOKE.max_train, max_length=32)
+
+
+def smoke_arguments(name: str) -> dict:
+    """The case arguments the smoke profile's first grid row of `name` gives."""
+    entry = next(e for e in SMOKE.grid if e.method == name)
+    precision, _ = resolve_precision(entry.precision, pick_device())
+    return {"recipe": SMOKE.recipe(name), "precision": precision, "seed": 0, "lr": entry.lr}
+
+
+class Snapshot(Callback):
+    """Copies every parameter of the estimator's torch module when training begins."""
+
+    def __init__(self, estimator) -> None:
+        self.estimator, self.before = estimator, None
+
+    def module(self):
+        return getattr(self.estimator, "model_", None) or getattr(self.estimator, "head_", None)
+
+    def on_train_begin(self, *, total_steps: int, steps_per_epoch: int) -> None:
+        self.before = {n: (p.detach().clone(), p.requires_grad) for n, p in self.module().named_parameters()}
+
+
+def test_every_method_takes_the_same_case_arguments():
+    for name, cls in METHODS.items():
+        parameters = inspect.signature(cls.__init__).parameters
+        assert set(CASE_ARGUMENTS) <= set(parameters), name
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for n, p in parameters.items() if n != "self"), name
+    assert TAKES_LR == {"head", "full", "lora", "dora", "ia3", "prompt", "bitfit"}
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_estimator_contract(name, smoke_task):
+    arguments = smoke_arguments(name)
+    estimator = METHODS[name](**arguments)
+    # __init__ stores its arguments as given and learns nothing (scikit-learn's check_no_attributes_set_in_init)
+    assert all(getattr(estimator, key) is value for key, value in arguments.items())
+    assert not [a for a in vars(estimator) if a.endswith("_")]
+    defaults = method_params(estimator)
+    snapshot = Snapshot(estimator)
+
+    assert estimator.fit(smoke_task, callbacks=[snapshot]) is estimator
+    assert method_params(estimator) == defaults  # fit leaves the hyperparameters alone
+    assert {"parameter_counts_", "params_in_memory_", "train_info_"} <= set(vars(estimator))
+    for split in ("validation", "test"):
+        predictions = np.asarray(estimator.predict(smoke_task, split))
+        assert predictions.shape == (len(smoke_task.labels(split)),)
+        assert set(np.unique(predictions)) <= {0, 1}
+    trainable, total = estimator.parameter_counts_
+    assert 0 < trainable <= total <= estimator.params_in_memory_
+
+    if name not in TAKES_LR:
+        assert snapshot.before is None  # no gradient steps: the training hooks stay silent
+        return
+    module = snapshot.module()
+    after = dict(module.named_parameters())
+    frozen = [n for n, (_, grad) in snapshot.before.items() if not grad]
+    trained = [n for n, (_, grad) in snapshot.before.items() if grad]
+    assert all(torch.equal(snapshot.before[n][0], after[n].detach()) for n in frozen), "a frozen parameter moved"
+    assert any(not torch.equal(snapshot.before[n][0], after[n].detach()) for n in trained), "nothing trained"
+    if name == "full":
+        assert not frozen
+    else:
+        assert frozen  # the backbone (BERT's pooler under the head method) stays as it was
+    if hasattr(estimator, "model_"):  # the count is the served model's requires_grad parameters
+        assert count_parameters(module)[0] == trainable
+
+
+# DistilBERT without weights (hidden 768, feed-forward 3,072, 6 layers); its head (pre_classifier
+# 768·768 + 768, classifier 768·2 + 2) is 592,130 parameters and the model 66,955,010.
+HEAD, MODEL = 592_130, 66_955_010
+
+
+@pytest.mark.parametrize(
+    "name,params,trainable",
+    [
+        # the study's figure: 6 layers · 2 projections (q_lin, v_lin) · r·(768 + 768), r = 8: 147,456 + head
+        ("lora", {}, 739_586),
+        # + k_lin, out_lin: 6 · 4 · 8·(768 + 768) = 294,912 + head
+        ("lora", {"target_modules": "attention"}, 887_042),
+        # + lin1 8·(768 + 3,072) and lin2 8·(3,072 + 768) per layer: 6 · (49,152 + 61,440) = 663,552 + head
+        ("lora", {"target_modules": "all-linear"}, 1_255_682),
+        # LoRA's + one magnitude per output feature of q_lin and v_lin: 6 · 2 · 768 = 9,216
+        ("dora", {}, 748_802),
+        # k_lin (768) and v_lin (768) outputs and lin2's input (3,072): 6 · 4,608 = 27,648 + head
+        ("ia3", {}, 619_778),
+        # 20 virtual tokens · 768 = 15,360 + head
+        ("prompt", {}, 607_490),
+        # biases: embeddings' LayerNorm 768 + 6 · (4·768 attention + 768 LN + 3,072 + 768 feed-forward
+        # + 768 LN) = 51,456 + head; nothing added, so total = the model
+        ("bitfit", {}, 643_586),
+    ],
+)
+def test_parameter_counts_on_distilbert(name, params, trainable):
+    backbone = load_backbone("random:distilbert-base-uncased")
+    estimator = METHODS[name](recipe=Recipe(), precision="fp32", seed=0, lr=1e-3, **params)
+    added = 0 if name == "bitfit" else trainable - HEAD  # adapters add to the model; BitFit trains its own biases
+    assert count_parameters(estimator.build_model(backbone)) == (trainable, MODEL + added)
+
+
+def text_task(texts: dict[str, list[str]], labels: dict[str, list[int]]) -> SimpleNamespace:
+    """What the bag-of-words methods read of a task: sentences and labels per split."""
+    return SimpleNamespace(texts=lambda split: texts[split], labels=lambda split: np.asarray(labels[split]))
+
+
+def test_nbsvm_follows_wang_and_manning():
+    train = ["good fun", "good film", "bad film", "dull bad", "fun fun film"]
+    task = text_task({"train": train, "test": ["good", "bad", "dull film"]}, {"train": [1, 1, 0, 0, 1]})
+    model = NBSVM(recipe=Recipe(), precision="fp32", seed=0).fit(task)
+    vocabulary = model.vectorizer_.vocabulary_
+    # r for "good": p = 1 + 2 (two positive sentences), q = 1 + 0; ‖p‖₁, ‖q‖₁ summed over the vocabulary
+    counts = model.vectorizer_.transform(train).toarray()
+    labels = np.array([1, 1, 0, 0, 1])
+    p, q = 1 + counts[labels == 1].sum(0), 1 + counts[labels == 0].sum(0)
+    good = vocabulary["good"]
+    assert p[good] == 3 and q[good] == 1
+    assert np.isclose(model.r_[good], np.log((3 / p.sum()) / (1 / q.sum())))
+    assert model.r_[good] > 0 > model.r_[vocabulary["bad"]]
+    assert list(model.predict(task, "test")[:2]) == [1, 0]
+    # β = 1 is the SVM's own weights on the scaled features: the same as LinearSVC on r ∘ f̂
+    plain = NBSVM(recipe=Recipe(), precision="fp32", seed=0, beta=1.0).fit(task)
+    svm = LinearSVC(C=1.0, random_state=0, max_iter=10_000).fit(counts * plain.r_, labels)
+    assert np.allclose(plain.coef_, svm.coef_.ravel())
+    # β < 1 pulls every weight towards the mean magnitude w̄ = ‖w‖₁ / |V|
+    mean = np.abs(plain.coef_).mean()
+    assert np.allclose(model.coef_, 0.75 * mean + 0.25 * plain.coef_)
+    assert model.parameter_counts_ == (len(vocabulary) + 1, 2 * len(vocabulary) + 1)
+
+
+def test_tfidf_counts_its_vocabulary():
+    task = text_task({"train": ["good fun", "bad film", "good film", "bad"]}, {"train": [1, 0, 1, 0]})
+    model = TfidfLogistic(recipe=Recipe(), precision="fp32", seed=0).fit(task)
+    words = len(model.pipeline_[0].vocabulary_)  # good, fun, bad, film + 3 bigrams
+    assert words == 7 and model.train_info_["vocabulary"] == 7
+    assert model.parameter_counts_ == (words + 1, 2 * words + 1)
+    assert list(model.predict(SimpleNamespace(texts=lambda _: ["good", "bad"]), "x")) == [1, 0]
