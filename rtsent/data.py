@@ -203,12 +203,17 @@ def split_hash(split: Dataset) -> str:
     return digest.hexdigest()
 
 
+def token_limit(tokenizer: Any, max_length: int | None) -> int:
+    """Where inputs are cut, in tokens: `max_length`, else the tokenizer's limit, at most 512."""
+    return max_length or min(getattr(tokenizer, "model_max_length", 512), 512)
+
+
 def tokenize(splits: DatasetDict, tokenizer: Any, *, max_length: int | None = None) -> DatasetDict:
     """`input_ids` per row, truncated at `max_length` (default: the model's limit), not padded.
 
     Padding belongs to batching (dynamic, per batch), so nothing is padded here.
     """
-    limit = max_length or min(getattr(tokenizer, "model_max_length", 512), 512)
+    limit = token_limit(tokenizer, max_length)
 
     def encode(batch: dict[str, list]) -> dict[str, list]:
         encoded = tokenizer(batch["text"], truncation=True, max_length=limit)

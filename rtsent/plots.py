@@ -1,5 +1,6 @@
-"""The cost/accuracy picture: validation accuracy against trainable parameters, train time and
-peak memory, with each panel's Pareto frontier (no other point is both cheaper and better)."""
+"""The cost/accuracy picture: validation accuracy against trainable parameters, train time, peak
+memory and (where recorded) serving latency, with each panel's Pareto frontier (no other point is
+both cheaper and better)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ PANELS = (
     ("trainable", "trainable parameters (log)", True),
     ("train s", "train time, s (log)", True),
     ("peak MiB", "peak memory, MiB", False),
+    ("latency p50 ms", "serving latency at batch 1, p50 ms (log)", True),  # drawn when the records have it
 )
 
 
@@ -32,8 +34,10 @@ def pareto_png(summary: pd.DataFrame) -> bytes:
     import matplotlib.pyplot as plt
 
     rows = summary[summary["val acc"].map(lambda v: isinstance(v, tuple)) & summary["meaningful"]]
-    figure, axes = plt.subplots(1, len(PANELS), figsize=(5 * len(PANELS), 4.2), constrained_layout=True)
-    for axis, (column, label, log) in zip(axes, PANELS, strict=True):
+    # the first three panels always (empty when nothing measured them); latency only where measured
+    panels = [p for i, p in enumerate(PANELS) if i < 3 or (p[0] in rows and rows[p[0]].notna().any())]
+    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.2), constrained_layout=True)
+    for axis, (column, label, log) in zip(axes, panels, strict=True):
         points = rows[rows[column].notna()]
         costs = [float(v) for v in points[column]]
         scores = [v[0] for v in points["val acc"]]

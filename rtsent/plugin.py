@@ -42,6 +42,11 @@ OPTIONS = {
         "",
         "results file of an earlier run: reuse each passed case whose model, data, recipe and versions match",
     ),
+    "save": (
+        "RTSENT_SAVE",
+        "",
+        "keep each case's artifacts in DIR/CASE_ID (adapter or head or model as safetensors, tokenizer, record.json)",
+    ),
     "progress": (
         "RTSENT_PROGRESS",
         "auto",
@@ -81,6 +86,7 @@ class Session:
     records_path: str = ""
     progress: str = "auto"
     progress_sink: Any = field(default=None, repr=False)  # set when pytest's terminal is up; None: silent
+    save_dir: str = ""  # --rtsent-save: each case's artifacts in save_dir/case_id
     resume_path: str = ""
     resume: dict[str, dict[str, Any]] = field(default_factory=dict)
     bench: Any = field(default=None, repr=False)
@@ -169,7 +175,8 @@ class Session:
         else:
             progress = Progress(config.case_id, self.progress_sink) if self.progress_sink else None
             try:
-                result = run_case(config, bench=self.bench, callbacks=[progress] if progress else [])
+                save_to = Path(self.save_dir) / config.case_id if self.save_dir else None
+                result = run_case(config, bench=self.bench, callbacks=[progress] if progress else [], save_to=save_to)
             finally:
                 if progress:
                     progress.close()
@@ -253,6 +260,8 @@ def parse_options(get: Any) -> Session:
         unknown = [m for m in sweep if m not in {e.method for e in profile.grid}]
         if unknown:
             raise ValueError(f"--rtsent-sweep names {unknown}, which profile {profile.name!r} does not run")
+    if get("save") and Path(get("save")).exists() and not Path(get("save")).is_dir():
+        raise ValueError(f"--rtsent-save={get('save')!r} is a file; give a folder (created if missing)")
     if get("progress") not in PROGRESS_MODES:
         raise ValueError(f"--rtsent-progress={get('progress')!r} is not one of {', '.join(PROGRESS_MODES)}")
     resume = {}
@@ -274,6 +283,7 @@ def parse_options(get: Any) -> Session:
         floors=floors,
         device=device,
         records_path=get("records"),
+        save_dir=get("save"),
         progress=get("progress"),
         resume_path=get("resume"),
         resume=resume,

@@ -81,8 +81,12 @@ def _fmt(name: str, value: Any, best: bool, marker: str) -> str:
         text = f"{value:.0%}"
     elif name == "padding %":
         text = f"{value:.1f}%"
-    elif name in ("train s", "features s", "eval s", "peak MiB", "reserved MiB", "tokens/s"):
+    elif name in ("train s", "features s", "eval s", "peak MiB", "reserved MiB", "tokens/s", "sent/s", "merged sent/s"):
         text = f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+    elif name in ("latency p50 ms", "latency p95 ms", "merged p50 ms"):
+        text = f"{value:.2f}" if value < 10 else f"{value:.1f}"
+    elif name in ("stored MiB", "stored %"):
+        text = f"{value:.3g}"
     else:
         text = str(value)
     return marker.format(text) if best else text

@@ -12,6 +12,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from rtsent.curves import SPLIT_PREFIX, LearningCurve, bits
 from rtsent.measuring import measure, resolve_precision
 from rtsent.methods import TAKES_LR, get_method, method_params
 from rtsent.profiles import PRECISIONS, Recipe, format_number
+from rtsent.serving import measure_serving, save_record
 from rtsent.sweeps import id_part
 from rtsent.training import Diverged
 from rtsent.workbench import Workbench
@@ -129,20 +131,25 @@ def judge(record: dict[str, Any], config: CaseConfig) -> tuple[str, str]:
     return "passed", ""
 
 
-def run_case(config: CaseConfig, *, bench: Workbench, callbacks: Sequence[Callback] = ()) -> CaseResult:
+def run_case(
+    config: CaseConfig, *, bench: Workbench, callbacks: Sequence[Callback] = (), save_to: Path | None = None
+) -> CaseResult:
     """Run one case to its record. Exceptions become statuses; nothing is raised for them.
 
     `callbacks` (rtsent.callbacks) hear the case's phases and its training loop; one that raises
     ends the case with status `error`. `case_time_s` is the whole case's wall time, in seconds: what
-    the benchmark times, kept so that a resumed case can carry it.
+    the benchmark times, kept so that a resumed case can carry it. After evaluation the serving cost
+    is measured (rtsent.serving); `save_to` keeps the case's artifacts and record there.
     """
     started = time.perf_counter()
-    result = _run_case(config, bench, as_callback(callbacks))
+    result = _run_case(config, bench, as_callback(callbacks), save_to)
     result.record["case_time_s"] = time.perf_counter() - started
+    if save_to is not None and save_to.is_dir():
+        save_record(save_to, result.record)
     return result
 
 
-def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback) -> CaseResult:
+def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback, save_to: Path | None) -> CaseResult:
     record = identity(config, bench)
     if bench.device.type == "cuda":
         gc.collect()  # an earlier case's failure (e.g. out of memory) may still hold blocks
@@ -214,6 +221,13 @@ def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback) -> CaseResu
         record["train_info"] = dict(method.train_info_)
         _flops(record, bench, config)
         _evaluate(record, method, task, curve, hooks)
+        hooks.on_phase("serving")
+        if save_to is not None:
+            save_to.mkdir(parents=True, exist_ok=True)
+            if getattr(method, "uses_backbone", True):
+                backbone.tokenizer.save_pretrained(save_to)
+        batch_size = config.recipe.eval_batch_size
+        record.update(measure_serving(method, task, precision=config.precision, batch_size=batch_size, save_to=save_to))
     except Diverged as error:
         record["diverged_step"] = error.step
         return _finish(record, "diverged", str(error), train_window)

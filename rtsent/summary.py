@@ -31,10 +31,20 @@ COLUMNS = {
     "padding %": ("train_padding_pct", "mean", False),
     "eval s": ("eval_time_s", "mean", False),
     "reserved MiB": ("reserved_mib", "max", False),  # CUDA allocator's reserved peak during training
+    # serving cost (rtsent.serving): batch-1 latency over 200 validation sentences, throughput over the split
+    "latency p50 ms": ("latency_p50_ms", "mean", False),
+    "latency p95 ms": ("latency_p95_ms", "mean", False),
+    "sent/s": ("throughput_sent_per_s", "mean", True),
+    "merged p50 ms": ("merged_latency_p50_ms", "mean", False),  # LoRA-family adapters merged into the weights
+    "merged sent/s": ("merged_throughput_sent_per_s", "mean", True),
+    "stored MiB": ("stored_mib", "max", False),  # what a task keeps beside the shared base model
+    "stored %": ("stored_pct", "max", False),  # of the base model's bytes
     "n": ("seed", "count", None),
     "status": ("status", "statuses", None),
 }
-_ON_REQUEST = {"tokens/s", "FLOP/s used", "padding %", "eval s", "reserved MiB"}  # shown when --columns names them
+_SERVING = {"latency p50 ms", "latency p95 ms", "sent/s", "merged p50 ms", "merged sent/s", "stored MiB", "stored %"}
+# shown when --columns names them
+_ON_REQUEST = {"tokens/s", "FLOP/s used", "padding %", "eval s", "reserved MiB", *_SERVING}
 DEFAULT_COLUMNS = [name for name in COLUMNS if name not in _ON_REQUEST]
 NUMERIC = (
     "val_accuracy",
@@ -54,6 +64,13 @@ NUMERIC = (
     "trainable_params",
     "total_params",
     "floor",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "throughput_sent_per_s",
+    "merged_latency_p50_ms",
+    "merged_throughput_sent_per_s",
+    "stored_bytes",
+    "base_model_bytes",
 )
 
 
@@ -72,6 +89,8 @@ def case_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     frame["trainable_pct"] = 100 * frame["trainable_params"] / total
     frame["train_padding_pct"] = 100 * frame["train_padding_share"]
     frame["reserved_mib"] = frame["train_cuda_max_reserved_bytes"] / 2**20
+    frame["stored_mib"] = frame["stored_bytes"] / 2**20
+    frame["stored_pct"] = 100 * frame["stored_bytes"] / frame["base_model_bytes"].where(frame["base_model_bytes"] > 0)
     if "has_weights" in frame:  # a case that failed before its verdict has no accuracy_meaningful
         meaningful = frame.get("accuracy_meaningful", pd.Series(None, index=frame.index, dtype=object))
         frame["accuracy_meaningful"] = meaningful.where(meaningful.notna(), frame["has_weights"])

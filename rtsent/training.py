@@ -268,7 +268,11 @@ def _encoder_outputs(
     lengths = np.array([len(row) for row in input_ids])
     batches = math.ceil(len(lengths) / batch_size)
     out: np.ndarray | None = None
-    model.to(device).eval()
+    # checked rather than called: each walks every module, a measurable share of a batch-1 call
+    if next(model.parameters()).device != device:
+        model.to(device)
+    if model.training:
+        model.eval()
     with torch.inference_mode(), autocast(device, precision):
         for done, batch in enumerate(eval_batches(lengths, batch_size), start=1):
             rows = [input_ids[i] for i in batch]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,15 @@ import torch
 
 from rtsent.backbones import Backbone, check_backbone, load_backbone
 from rtsent.callbacks import Callback, as_callback
-from rtsent.data import SPLITS, load_splits, noncanonical_splits, split_hash, stratified_sample, tokenize
+from rtsent.data import (
+    SPLITS,
+    load_splits,
+    noncanonical_splits,
+    split_hash,
+    stratified_sample,
+    token_limit,
+    tokenize,
+)
 from rtsent.measuring import machine_facts, matmul_flops, measure
 from rtsent.training import TokenCount, pooled_features
 
@@ -55,6 +64,25 @@ class Task:
         """The split's sentences as loaded (for the methods that read words, not token ids)."""
         return list(self.splits[split]["text"])
 
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of new sentences, cut as the splits were (`rtsent.data.tokenize`); not cached."""
+        tokenizer = self.backbone.tokenizer
+        limit = token_limit(tokenizer, self.max_length)
+        return tokenizer(list(texts), truncation=True, max_length=limit)["input_ids"]
+
+    def encoder_features(self, texts: Sequence[str], *, pooling: str, precision: str, batch_size: int) -> np.ndarray:
+        """(rows, hidden) frozen features of new sentences through the frozen encoder, not cached:
+        what serving `svm` and `head` costs."""
+        return pooled_features(
+            self.bench.encoder(self.backbone),
+            self.encode(texts),
+            pooling=pooling,
+            precision=precision,
+            device=self.device,
+            pad_id=self.pad_id,
+            batch_size=batch_size,
+        )
+
     def features(
         self, split: str, *, pooling: str, precision: str, batch_size: int, callbacks: Sequence[Callback] = ()
     ) -> Features:
@@ -76,6 +104,7 @@ class Workbench:
         self._features: dict[tuple, Features] = {}
         self._encoders: dict[str, torch.nn.Module] = {}
         self._flops: dict[str, float] = {}
+        self._base_bytes: dict[str, int] = {}
         self._facts: dict[str, Any] | None = None
 
     def backbone(self, source: str) -> Backbone:
@@ -145,7 +174,7 @@ class Workbench:
             tokens = TokenCount()
             with measure(self.device) as window:
                 values = pooled_features(
-                    self._encoder(task.backbone),
+                    self.encoder(task.backbone),
                     task.input_ids(split),
                     pooling=pooling,
                     precision=precision,
@@ -158,12 +187,27 @@ class Workbench:
             self._features[key] = Features(values, window.seconds, tokens, window.peak_rss_bytes)
         return self._features[key]
 
-    def _encoder(self, backbone: Backbone) -> torch.nn.Module:
+    def encoder(self, backbone: Backbone) -> torch.nn.Module:
         """The frozen model behind the features, loaded once per backbone rather than once per split."""
         if backbone.identity not in self._encoders:
             # seed 0: the head's random init never touches the encoder's outputs
             self._encoders[backbone.identity] = backbone.new_model(seed=0)
         return self._encoders[backbone.identity]
+
+    def base_model_bytes(self, backbone: Backbone) -> int:
+        """Bytes of the shared base model as safetensors: its weight files, or (random weights) the
+        model serialized in memory once per session."""
+        if backbone.identity not in self._base_bytes:
+            folder = Path(backbone.location)
+            files = sorted(folder.glob("model*.safetensors")) if backbone.has_weights and folder.is_dir() else []
+            if files:
+                self._base_bytes[backbone.identity] = sum(f.stat().st_size for f in files)
+            else:
+                from safetensors.torch import save
+
+                state = {k: v.contiguous() for k, v in backbone.new_model(seed=0).state_dict().items()}
+                self._base_bytes[backbone.identity] = len(save(state))
+        return self._base_bytes[backbone.identity]
 
     def attainable_flops(self, precision: str) -> float:
         """Dense matmul FLOP/s in `precision`, calibrated once per session (about a second)."""

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from rtsent.plugin import parse_options
+from rtsent.profiles import get_profile
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -45,11 +48,11 @@ def test_smoke_grid_records_every_case(tmp_path, polarity_folder):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     names = sorted(b["name"] for b in results["benchmarks"])
-    assert names == sorted(
-        f"test_method[{row}-seed{seed}]"
-        for row in ("svm-fp32", "head-lr1e-3-fp32", "full-lr1e-3-fp32", "lora-lr2e-5-bf16", "lora-lr2e-4-bf16")
-        for seed in (0, 1)
-    )
+    options = {"profile": "smoke", "seeds": "0,1", "floors": "none", "progress": "off"}
+    grid = parse_options(lambda name: options.get(name, "")).grid()
+    assert names == sorted(f"test_method[{case.case_id}]" for case in grid)
+    assert len(names) == 2 * len(get_profile("smoke").grid)  # every grid row, two seeds, each once
+    assert "test_method[lora-lr2e-4-target_modules=all-linear-bf16-seed1]" in names
     for bench in results["benchmarks"]:
         info = bench["extra_info"]
         assert info["status"] == "passed" and info["profile"] == "smoke"
@@ -75,6 +78,7 @@ def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
         # a repeated seed used to run twice as seed0_0/seed0_1 and report n = 2 with a spread of 0
         ("--rtsent-seeds=0,0", "--rtsent-seeds='0,0' lists seed 0 twice; list each seed once"),
         ("--rtsent-progress=loud", "--rtsent-progress='loud' is not one of auto, on, off"),
+        ("--rtsent-save=pyproject.toml", "--rtsent-save='pyproject.toml' is a file; give a folder"),
     ]:
         proc, _, _ = run_bench(f"--rtsent-data={polarity_folder}", "--rtsent-profile=smoke", bad, tmp_path=tmp_path)
         assert proc.returncode == 4 and message in proc.stderr, proc.stderr
@@ -117,9 +121,12 @@ def test_sweep_runs_as_ordinary_cases(tmp_path):
         "lora-lr1e-3-r8-bf16-seed0",
         "lora-lr2e-3-r4-bf16-seed0",
         "lora-lr2e-3-r8-bf16-seed0",
+        # the grid's LoRA row on every linear layer keeps its target set under the sweep
+        *(f"lora-lr{lr}-target_modules=all-linear-r{r}-bf16-seed0" for lr in ("1e-3", "2e-3") for r in (4, 8)),
     }
     r4, r8 = records["lora-lr1e-3-r4-bf16-seed0"], records["lora-lr1e-3-r8-bf16-seed0"]
-    assert r4["method_params"] == {"r": 4, "lora_alpha": 16, "lora_dropout": 0.1} and r4["swept"] == {"r": 4}
+    assert r4["method_params"] == {"r": 4, "lora_alpha": 16, "lora_dropout": 0.1, "target_modules": "query_value"}
+    assert r4["swept"] == {"r": 4}
     assert r4["lr"] == 1e-3
     # the rank really reached peft: twice the adapter parameters at r=8 (the head is the same)
     assert r8["trainable_params"] - r4["trainable_params"] > 0
@@ -137,6 +144,7 @@ def test_duplicates_in_the_grid_options_are_usage_errors():
 
     options = {"profile": "smoke", "seeds": "0", "methods": "", "precisions": "", "model": "", "data": ""}
     options |= {"max-train": "", "floors": "none", "records": "", "resume": "", "sweep": "", "progress": "auto"}
+    options["save"] = ""
     mixed = "fp16" if torch.cuda.is_available() else "bf16"  # rtsent.measuring.resolve_precision
     device = "cuda" if torch.cuda.is_available() else "cpu"
     for name, value, message in [
@@ -157,7 +165,7 @@ def test_duplicates_in_the_grid_options_are_usage_errors():
     assert parse_options(lambda key: f"fp32,{other},mixed" if key == "precisions" else options[key]).precisions
 
 
-PHASE = r"(tokenizing|frozen pass \w+|training|epoch \d+/\d+ \| step \d+/\d+ .*|evaluating \w+)"
+PHASE = r"(tokenizing|frozen pass \w+|training|epoch \d+/\d+ \| step \d+/\d+ .*|evaluating \w+|serving)"
 
 
 def benchmark_columns(stdout):
@@ -181,10 +189,13 @@ def test_a_plain_run_shows_progress_then_the_results_and_no_third_party_warnings
     lines = proc.stdout.splitlines()
     [start] = [i for i, line in enumerate(lines) if "rtsent results: profile smoke; model random:tiny-bert" in line]
     assert lines[start + 1].split() == "case val acc test acc train s peak MiB trainable status".split()
-    rows = {line.split()[2]: line for line in lines[start + 3 : start + 3 + len(records)]}
+    table = lines[start + 3 : start + 3 + len(records)]
+    rows = {line.removeprefix("(no weights) ").split()[0]: line for line in table}
     for record in records.values():
         row = rows[record["row"]]
-        assert row.startswith("(no weights) ") and row.endswith("1 passed")
+        # random weights mark every row but the bag-of-words baselines', which never read them
+        assert row.startswith("(no weights) ") is (record["method"] not in ("tfidf", "nbsvm"))
+        assert row.endswith("1 passed")
         assert f"{record['val_accuracy']:.3f}" in row and f"{record['test_accuracy']:.3f}" in row
         assert f"{record['trainable_params']:,}" in row
     # pytest-benchmark's table: only the time, since a case runs one round

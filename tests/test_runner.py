@@ -80,7 +80,7 @@ def test_same_seed_same_metrics_and_predictions(polarity_folder):
 
     def measured(record):
         """Everything but times, memory and rates (a curve point's own times included)."""
-        timing = ("_s", "_bytes", "_flops", "per_s", "utilization")
+        timing = ("_s", "_ms", "_bytes", "_flops", "per_s", "utilization")
         out = {k: v for k, v in record.items() if not k.endswith(timing)}
         out["curve"] = [{k: v for k, v in p.items() if not k.endswith(timing)} for p in record["curve"]]
         return out

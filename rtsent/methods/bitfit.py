@@ -4,21 +4,15 @@ LayerNorm's included) and the classification head train. DistilBERT: 51,456 bias
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Self
-
-import numpy as np
 from torch import nn
 
 from rtsent.backbones import Backbone, store_frozen_linears
-from rtsent.callbacks import Callback
 from rtsent.measuring import DTYPES
-from rtsent.methods.finetune import fit_classifier, predict_classifier
+from rtsent.methods.finetune import SequenceClassifier
 from rtsent.profiles import Recipe
-from rtsent.workbench import Task
 
 
-class BitFit:
+class BitFit(SequenceClassifier):
     def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float) -> None:
         self.recipe = recipe
         self.precision = precision
@@ -33,10 +27,3 @@ class BitFit:
         if self.precision in ("fp16", "bf16"):
             store_frozen_linears(model, DTYPES[self.precision])  # frozen weights only; biases stay fp32
         return model
-
-    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
-        fit_classifier(self, self.build_model(task.backbone), task, callbacks=callbacks)
-        return self
-
-    def predict(self, task: Task, split: str) -> np.ndarray:
-        return predict_classifier(self, task, split)

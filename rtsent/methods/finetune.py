@@ -1,17 +1,20 @@
-"""What `full` and `lora` share: train a sequence classifier on token ids, predict with it.
+"""What the methods that train through the backbone share (full, lora, dora, ia3, prompt, bitfit):
+train a sequence classifier on token ids, predict with it, serve sentences, save what a task keeps.
 
-Both take the estimator (for its recipe, lr, precision, seed) and set its learned state.
+`SequenceClassifier` is their base: a subclass stores its hyperparameters in `__init__` and builds
+its model in `build_model(backbone)` (fresh, untrained: what the DistilBERT parameter counts pin).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 from torch import nn
 
-from rtsent.backbones import count_parameters, parameters_in_memory
+from rtsent.backbones import Backbone, count_parameters, parameters_in_memory
 from rtsent.callbacks import Callback
 from rtsent.measuring import non_embedding_parameters
 from rtsent.training import predict_logits, train
@@ -51,13 +54,58 @@ def fit_classifier(estimator: Any, model: nn.Module, task: Task, *, callbacks: S
     }
 
 
-def predict_classifier(estimator: Any, task: Task, split: str) -> np.ndarray:
-    logits = predict_logits(
-        estimator.model_,
-        task.input_ids(split),
-        batch_size=estimator.recipe.eval_batch_size,
-        precision=estimator.precision,
-        device=task.device,
-        pad_id=task.pad_id,
-    )
-    return logits.argmax(-1)
+class SequenceClassifier:
+    """Base of the methods that fine-tune (part of) a sequence classifier; subclasses set `__init__`
+    and `build_model`. `mergeable`: peft can fold the adapters into the base weights (`merge_and_unload`)."""
+
+    mergeable = False
+    recipe: Any
+    precision: str
+
+    def build_model(self, backbone: Backbone) -> nn.Module:
+        raise NotImplementedError
+
+    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
+        fit_classifier(self, self.build_model(task.backbone), task, callbacks=callbacks)
+        return self
+
+    def _logits(self, task: Task, input_ids: Sequence[Sequence[int]], batch_size: int) -> np.ndarray:
+        return predict_logits(
+            self.model_,
+            input_ids,
+            batch_size=batch_size,
+            precision=self.precision,
+            device=task.device,
+            pad_id=task.pad_id,
+        )
+
+    def predict(self, task: Task, split: str) -> np.ndarray:
+        """(rows,) labels of a split, from its cached token ids."""
+        return self._logits(task, task.input_ids(split), self.recipe.eval_batch_size).argmax(-1)
+
+    def logits_texts(self, task: Task, texts: Sequence[str], *, batch_size: int) -> np.ndarray:
+        """(rows, 2) float32 logits of new sentences: tokenized here, batches sorted by length."""
+        return self._logits(task, task.encode(texts), batch_size)
+
+    def predict_texts(self, task: Task, texts: Sequence[str], *, batch_size: int) -> np.ndarray:
+        """(rows,) labels of new sentences: what serving one request costs (rtsent.serving)."""
+        return self.logits_texts(task, texts, batch_size=batch_size).argmax(-1)
+
+    def save(self, folder: Path) -> None:
+        """What a task keeps beside the shared base model, as safetensors:
+        peft models: the adapter and the trained head (`save_pretrained`: adapter_model.safetensors and
+        adapter_config.json, loadable with `PeftModel.from_pretrained(base, folder)`);
+        every parameter trained (full): the whole model (`from_pretrained(folder)`);
+        otherwise (BitFit): the trained tensors only, `trained.safetensors`, loaded over the base model
+        with `model.load_state_dict(safetensors.torch.load_file(path), strict=False)`."""
+        model = self.model_
+        if hasattr(model, "peft_config"):
+            model.save_pretrained(folder, safe_serialization=True)
+            (Path(folder) / "README.md").unlink(missing_ok=True)  # peft's model-card stub: not needed to serve
+        elif all(p.requires_grad for p in model.parameters()):
+            model.save_pretrained(folder, safe_serialization=True)
+        else:
+            from safetensors.torch import save_file
+
+            trained = {n: p.detach().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+            save_file(trained, str(Path(folder) / "trained.safetensors"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Self
 
 import numpy as np
@@ -80,7 +81,24 @@ class FrozenHead:
         self.train_info_ = {"steps": step, "epochs": step / per_epoch, "final_loss": loss.item()}
         return self
 
-    def predict(self, task: Task, split: str) -> np.ndarray:
+    def _predict_features(self, task: Task, features: torch.Tensor) -> np.ndarray:
         with torch.inference_mode(), autocast(task.device, self.precision):
-            logits = self.head_(self._features(task, split).to(task.device))
+            logits = self.head_(features.to(task.device))
         return logits.float().argmax(-1).cpu().numpy()
+
+    def predict(self, task: Task, split: str) -> np.ndarray:
+        return self._predict_features(task, self._features(task, split))
+
+    def predict_texts(self, task: Task, texts: Sequence[str], *, batch_size: int) -> np.ndarray:
+        """(rows,) labels of new sentences: the frozen encoder runs on them (not cached), then the head."""
+        features = task.encoder_features(
+            texts, pooling=self.recipe.pooling, precision=self.precision, batch_size=batch_size
+        )
+        return self._predict_features(task, torch.from_numpy(features))
+
+    def save(self, folder: Path) -> None:
+        """The trained head tensors (`head.safetensors`); the frozen encoder is the shared base model."""
+        from safetensors.torch import save_file
+
+        trained = {n: p.detach().contiguous() for n, p in self.head_.named_parameters() if p.requires_grad}
+        save_file(trained, str(Path(folder) / "head.safetensors"))

@@ -4,21 +4,17 @@ Per DistilBERT layer 768 + 768 + 3,072 values: 27,648 in all, beside the head's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Self
-
-import numpy as np
 from torch import nn
 
 from rtsent.backbones import Backbone
-from rtsent.callbacks import Callback
 from rtsent.methods.adapters import IA3_TARGETS, build_peft_model
-from rtsent.methods.finetune import fit_classifier, predict_classifier
+from rtsent.methods.finetune import SequenceClassifier
 from rtsent.profiles import Recipe
-from rtsent.workbench import Task
 
 
-class IA3:
+class IA3(SequenceClassifier):
+    mergeable = True  # peft folds the scaling vectors into the weights (merge_and_unload)
+
     def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float) -> None:
         self.recipe = recipe
         self.precision = precision
@@ -36,10 +32,3 @@ class IA3:
             modules_to_save=list(backbone.head_modules),
         )
         return build_peft_model(self, backbone, config)
-
-    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
-        fit_classifier(self, self.build_model(task.backbone), task, callbacks=callbacks)
-        return self
-
-    def predict(self, task: Task, split: str) -> np.ndarray:
-        return predict_classifier(self, task, split)

@@ -4,21 +4,16 @@ dropout 0.1, the classification head trained too."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Self
-
-import numpy as np
 from torch import nn
 
 from rtsent.backbones import Backbone
-from rtsent.callbacks import Callback
 from rtsent.methods.adapters import TargetSet, build_peft_model, lora_target_modules
-from rtsent.methods.finetune import fit_classifier, predict_classifier
+from rtsent.methods.finetune import SequenceClassifier
 from rtsent.profiles import Recipe
-from rtsent.workbench import Task
 
 
-class LoRA:
+class LoRA(SequenceClassifier):
+    mergeable = True  # peft folds the adapters into the weights (merge_and_unload)
     use_dora = False  # DoRA (rtsent.methods.dora) is this class with peft's use_dora=True
 
     def __init__(
@@ -59,10 +54,3 @@ class LoRA:
             use_dora=self.use_dora,
         )
         return build_peft_model(self, backbone, config)
-
-    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
-        fit_classifier(self, self.build_model(task.backbone), task, callbacks=callbacks)
-        return self
-
-    def predict(self, task: Task, split: str) -> np.ndarray:
-        return predict_classifier(self, task, split)

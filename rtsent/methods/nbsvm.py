@@ -15,6 +15,7 @@ Parameters: trainable = w and b (|V| + 1); total adds r (|V|).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Self
 
 import numpy as np
@@ -22,6 +23,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.svm import LinearSVC
 
 from rtsent.callbacks import Callback
+from rtsent.methods.tfidf import save_vocabulary
 from rtsent.profiles import Recipe
 from rtsent.workbench import Task
 
@@ -50,8 +52,8 @@ class NBSVM:
         self.beta = beta
         self.ngram_range = ngram_range
 
-    def _scaled(self, task: Task, split: str):  # (rows, |V|) sparse r ∘ f̂
-        return self.vectorizer_.transform(task.texts(split)).multiply(self.r_).tocsr()
+    def _scaled(self, texts: Sequence[str]):  # (rows, |V|) sparse r ∘ f̂
+        return self.vectorizer_.transform(list(texts)).multiply(self.r_).tocsr()
 
     def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
         """Count, scale and fit; `callbacks` hear nothing: no gradient steps."""
@@ -63,7 +65,9 @@ class NBSVM:
         p = self.alpha + np.asarray(counts[labels == 1].sum(axis=0)).ravel()
         q = self.alpha + np.asarray(counts[labels == 0].sum(axis=0)).ravel()
         self.r_ = np.log((p / p.sum()) / (q / q.sum()))  # (|V|,)
-        svm = LinearSVC(C=self.C, random_state=self.seed, max_iter=10_000).fit(self._scaled(task, "train"), labels)
+        svm = LinearSVC(C=self.C, random_state=self.seed, max_iter=10_000).fit(
+            self._scaled(task.texts("train")), labels
+        )
         w = svm.coef_.ravel()
         self.coef_ = (1 - self.beta) * np.abs(w).mean() + self.beta * w  # (|V|,) the interpolated w'
         self.intercept_ = float(svm.intercept_[0])
@@ -72,9 +76,21 @@ class NBSVM:
         self.train_info_ = {"vocabulary": int(w.size), "iterations": int(svm.n_iter_)}
         return self
 
-    def decision_function(self, task: Task, split: str) -> np.ndarray:
+    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """(rows,) w'ᵀx + b: positive means label 1 (pos)."""
-        return self._scaled(task, split) @ self.coef_ + self.intercept_
+        return self._scaled(texts) @ self.coef_ + self.intercept_
 
     def predict(self, task: Task, split: str) -> np.ndarray:
-        return (self.decision_function(task, split) > 0).astype(np.int64)
+        return self.predict_texts(task, task.texts(split), batch_size=len(task.texts(split)))
+
+    def predict_texts(self, task: Task, texts: Sequence[str], *, batch_size: int) -> np.ndarray:
+        """(rows,) labels of sentences; `batch_size` is moot (scikit-learn takes all at once)."""
+        return (self.decision_function(texts) > 0).astype(np.int64)
+
+    def save(self, folder: Path) -> None:
+        """r, w' and b (`nbsvm.safetensors`) and the vocabulary (`vocabulary.json`)."""
+        from safetensors.numpy import save_file
+
+        arrays = {"r": self.r_, "coef": self.coef_, "intercept": np.array([self.intercept_])}
+        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(Path(folder) / "nbsvm.safetensors"))
+        save_vocabulary(self.vectorizer_.vocabulary_, Path(folder) / "vocabulary.json")

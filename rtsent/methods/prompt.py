@@ -13,21 +13,17 @@ sequence classification); it attends to the whole sentence as [CLS] did.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, Self
+from typing import Literal
 
-import numpy as np
 from torch import nn
 
 from rtsent.backbones import Backbone
-from rtsent.callbacks import Callback
 from rtsent.methods.adapters import build_peft_model
-from rtsent.methods.finetune import fit_classifier, predict_classifier
+from rtsent.methods.finetune import SequenceClassifier
 from rtsent.profiles import Recipe
-from rtsent.workbench import Task
 
 
-class PromptTuning:
+class PromptTuning(SequenceClassifier):
     def __init__(
         self,
         *,
@@ -67,10 +63,3 @@ class PromptTuning:
         )
         torch.manual_seed(self.seed)  # SAMPLE_VOCAB draws its tokens from torch's global generator
         return build_peft_model(self, backbone, prompt)
-
-    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
-        fit_classifier(self, self.build_model(task.backbone), task, callbacks=callbacks)
-        return self
-
-    def predict(self, task: Task, split: str) -> np.ndarray:
-        return predict_classifier(self, task, split)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Self
 
 import numpy as np
@@ -56,3 +57,20 @@ class FrozenSVM:
 
     def predict(self, task: Task, split: str) -> np.ndarray:
         return self.pipeline_.predict(self._features(task, split))
+
+    def predict_texts(self, task: Task, texts: Sequence[str], *, batch_size: int) -> np.ndarray:
+        """(rows,) labels of new sentences: the frozen encoder runs on them (not cached), then the SVM."""
+        features = task.encoder_features(
+            texts, pooling=self.recipe.pooling, precision=self.precision, batch_size=batch_size
+        )
+        return self.pipeline_.predict(features)
+
+    def save(self, folder: Path) -> None:
+        """The SVM's weights and the scaler's statistics (`svm.safetensors`); the encoder is the base model."""
+        from safetensors.numpy import save_file
+
+        svm = self.pipeline_[-1]
+        arrays = {"coef": svm.coef_, "intercept": svm.intercept_}
+        if self.standardize:
+            arrays |= {"scaler_mean": self.pipeline_[0].mean_, "scaler_scale": self.pipeline_[0].scale_}
+        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(Path(folder) / "svm.safetensors"))

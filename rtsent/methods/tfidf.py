@@ -7,8 +7,10 @@ total adds the idf weights (one per vocabulary entry) the vectorizer learned fro
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from typing import Self
+from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -58,4 +60,22 @@ class TfidfLogistic:
         return self
 
     def predict(self, task: Task, split: str) -> np.ndarray:
-        return self.pipeline_.predict(task.texts(split))
+        return self.predict_texts(task, task.texts(split), batch_size=len(task.texts(split)))
+
+    def predict_texts(self, task: Task, texts: Sequence[str], *, batch_size: int) -> np.ndarray:
+        """(rows,) labels of sentences; `batch_size` is moot (scikit-learn takes all at once)."""
+        return self.pipeline_.predict(list(texts))
+
+    def save(self, folder: Path) -> None:
+        """idf weights and the classifier (`tfidf.safetensors`) and the vocabulary (`vocabulary.json`)."""
+        from safetensors.numpy import save_file
+
+        vectorizer, classifier = self.pipeline_[0], self.pipeline_[-1]
+        arrays = {"idf": vectorizer.idf_, "coef": classifier.coef_, "intercept": classifier.intercept_}
+        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(Path(folder) / "tfidf.safetensors"))
+        save_vocabulary(vectorizer.vocabulary_, Path(folder) / "vocabulary.json")
+
+
+def save_vocabulary(vocabulary: dict[str, Any], path: Path) -> None:
+    """n-gram -> column index, as JSON (plain ints: numpy's do not serialize)."""
+    path.write_text(json.dumps({k: int(v) for k, v in vocabulary.items()}, ensure_ascii=False), encoding="utf-8")

@@ -1,0 +1,148 @@
+"""The cost after training: latency at batch 1, throughput, and the bytes stored per task.
+
+Measured per case after its evaluation, outside the training window, text in and label out (the
+tokenizer included: a bag-of-words method's whole cost is its vectorizer). Every method serves through
+`predict_texts(task, texts, batch_size=...)`, computed from the sentences without the session's caches
+(`svm` and `head` run their frozen encoder again), and stores what a task needs beside the shared base
+model through `save(folder)`, as safetensors.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rtsent.workbench import Task
+
+LATENCY_SAMPLE = 200  # validation sentences timed one at a time: the same rows for every method
+WARMUP_CALLS = 10  # untimed calls first: allocator, autocast and thread-pool warm-up
+# |merged − unmerged| logits allowed, per precision: fp32 sums in another order only; in bf16/fp16 the
+# merged weight W + ΔW is rounded to 8 (bf16) or 11 (fp16) significant bits once, the unmerged path
+# rounds W and ΔW·x apart (a few units in the last place of logits of magnitude ~1-5).
+MERGE_TOLERANCE = {"fp32": 1e-4, "fp16": 5e-2, "bf16": 2.5e-1}
+
+
+def latency_rows(task: Task, size: int = LATENCY_SAMPLE) -> np.ndarray:
+    """The validation rows timed at batch 1: a fixed draw (seed 0), the same for every method and case."""
+    rows = len(task.labels("validation"))
+    return np.sort(np.random.default_rng(0).choice(rows, size=min(size, rows), replace=False))
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def latency_ms(predict_one: Callable[[str], Any], texts: Sequence[str], *, device: torch.device) -> tuple[float, float]:
+    """(p50, p95) milliseconds per call of `predict_one(text)`, each call synchronized on CUDA,
+    after `WARMUP_CALLS` untimed calls on the first texts."""
+    for text in list(texts)[:WARMUP_CALLS]:
+        predict_one(text)
+    _synchronize(device)
+    times = []
+    for text in texts:
+        started = time.perf_counter()
+        predict_one(text)
+        _synchronize(device)
+        times.append(1000 * (time.perf_counter() - started))
+    p50, p95 = np.percentile(times, [50, 95])
+    return float(p50), float(p95)
+
+
+def throughput(predict_all: Callable[[], np.ndarray], rows: int, *, device: torch.device) -> tuple[float, np.ndarray]:
+    """(sentences per second, predictions) of one `predict_all()` over `rows` sentences."""
+    _synchronize(device)
+    started = time.perf_counter()
+    predictions = predict_all()
+    _synchronize(device)
+    return rows / (time.perf_counter() - started), predictions
+
+
+def speed(method: Any, task: Task, *, batch_size: int, prefix: str = "") -> dict[str, Any]:
+    """Latency at batch 1 (p50/p95 ms over `latency_rows`) and throughput (sentences/s over the whole
+    validation split at `batch_size`) of a fitted method, as record fields named with `prefix`."""
+    texts = task.texts("validation")
+    sample = [texts[i] for i in latency_rows(task)]
+    p50, p95 = latency_ms(lambda text: method.predict_texts(task, [text], batch_size=1), sample, device=task.device)
+    per_s, predictions = throughput(
+        lambda: method.predict_texts(task, texts, batch_size=batch_size), len(texts), device=task.device
+    )
+    return {
+        f"{prefix}latency_p50_ms": p50,
+        f"{prefix}latency_p95_ms": p95,
+        f"{prefix}throughput_sent_per_s": per_s,
+        f"_{prefix}served_predictions": predictions,  # the caller compares, then drops it
+    }
+
+
+def stored_bytes(method: Any, folder: Path) -> int:
+    """Bytes of what `method.save(folder)` writes: what this task keeps beside the shared base model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    before = {f for f in folder.rglob("*") if f.is_file()}  # e.g. the tokenizer --rtsent-save keeps beside
+    method.save(folder)
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and f not in before)
+
+
+def merged_copy(method: Any) -> Any:
+    """The fitted method with its adapters merged into the base weights (peft's `merge_and_unload`),
+    on a deep copy: the method itself keeps serving its adapters."""
+    merged = copy.deepcopy(method)
+    merged.model_ = merged.model_.merge_and_unload()
+    return merged
+
+
+def merge_check(method: Any, merged: Any, task: Task, *, batch_size: int, precision: str) -> dict[str, Any]:
+    """Labels and logits of the merged model against the adapters applied on the fly, on validation."""
+    texts = task.texts("validation")
+    before = method.logits_texts(task, texts, batch_size=batch_size)
+    after = merged.logits_texts(task, texts, batch_size=batch_size)
+    difference = float(np.abs(before - after).max())
+    mismatches = int((before.argmax(-1) != after.argmax(-1)).sum())
+    return {
+        "merged_label_mismatches": mismatches,
+        "merged_max_logit_diff": difference,
+        "merged_logit_tolerance": MERGE_TOLERANCE[precision],
+        "merged_equal": mismatches == 0 and difference <= MERGE_TOLERANCE[precision],
+    }
+
+
+def measure_serving(
+    method: Any, task: Task, *, precision: str, batch_size: int, save_to: Path | None = None
+) -> dict[str, Any]:
+    """Every serving figure of a fitted method as record fields; `save_to` keeps its artifacts there
+    (else they are written to a temporary folder, measured and removed).
+
+    Fields: latency_p50_ms, latency_p95_ms (ms per sentence at batch 1), throughput_sent_per_s,
+    served_matches_eval (the served labels equal `predict(task, "validation")`), stored_bytes,
+    base_model_bytes (None without a base model), stored_share (stored / base); for a method with
+    `mergeable = True` the same speed figures prefixed `merged_` and `merge_check`'s fields.
+    """
+    record = speed(method, task, batch_size=batch_size)
+    served = record.pop("_served_predictions")
+    record["served_matches_eval"] = bool(np.array_equal(served, method.predict(task, "validation")))
+    with tempfile.TemporaryDirectory() as scratch:
+        record["stored_bytes"] = stored_bytes(method, save_to or Path(scratch))
+    base = task.bench.base_model_bytes(task.backbone) if getattr(method, "uses_backbone", True) else None
+    record["base_model_bytes"] = base
+    record["stored_share"] = record["stored_bytes"] / base if base else None
+    if getattr(method, "mergeable", False):
+        merged = merged_copy(method)
+        merged_speed = speed(merged, task, batch_size=batch_size, prefix="merged_")
+        merged_speed.pop("_merged_served_predictions")
+        record.update(merged_speed)
+        record.update(merge_check(method, merged, task, batch_size=batch_size, precision=precision))
+    return record
+
+
+def save_record(folder: Path, record: dict[str, Any]) -> None:
+    """The case's record beside its artifacts (`--rtsent-save`), without the per-example predictions."""
+    small = {k: v for k, v in record.items() if not k.endswith(("_predictions", "_labels")) and k != "curve"}
+    (folder / "record.json").write_text(json.dumps(small, indent=1, default=str), encoding="utf-8")

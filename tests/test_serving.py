@@ -1,0 +1,117 @@
+"""The cost after training (rtsent.serving) on the smoke profile: every method's record carries
+latency, throughput and stored bytes; merged adapters predict as unmerged ones; saved artifacts load
+back with the standard calls and predict the same."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from rtsent.backbones import count_parameters
+from rtsent.measuring import pick_device, resolve_precision
+from rtsent.methods import METHODS
+from rtsent.profiles import get_profile
+from rtsent.runner import CaseConfig, run_case
+from rtsent.serving import LATENCY_SAMPLE, MERGE_TOLERANCE, latency_rows, merge_check, merged_copy
+from rtsent.workbench import Workbench
+
+SMOKE = get_profile("smoke")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return Workbench(device=pick_device())
+
+
+@pytest.fixture(scope="module")
+def task(bench, polarity_folder):
+    return bench.task(model=SMOKE.model, data=str(polarity_folder), max_train=SMOKE.max_train, max_length=32)
+
+
+def config(polarity_folder, name: str, **changes) -> CaseConfig:
+    entry = next(e for e in SMOKE.grid if e.method == name)
+    fields = dict(
+        profile="smoke",
+        method=name,
+        lr=entry.lr,
+        precision=resolve_precision(entry.precision, pick_device())[0],
+        seed=0,
+        model=SMOKE.model,
+        data=str(polarity_folder),
+        max_train=SMOKE.max_train,
+        recipe=SMOKE.recipe(name),
+    )
+    return CaseConfig(**{**fields, **changes})
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_every_method_records_its_serving_cost(polarity_folder, bench, name, tmp_path):
+    result = run_case(config(polarity_folder, name), bench=bench, save_to=tmp_path / "case")
+    record = result.record
+    assert result.status == "passed", result.message
+    assert 0 < record["latency_p50_ms"] <= record["latency_p95_ms"]
+    assert record["throughput_sent_per_s"] > 0
+    assert record["served_matches_eval"] is True  # text in, label out: the labels evaluation recorded
+    saved = tmp_path / "case"
+    artifacts = [f for f in saved.iterdir() if not f.name.startswith(("tokenizer", "record"))]
+    assert record["stored_bytes"] == sum(f.stat().st_size for f in artifacts) > 0
+    assert json.loads((saved / "record.json").read_text())["case"] == record["case"]
+    if getattr(METHODS[name], "uses_backbone", True):
+        # the random tiny BERT serialized: 4 bytes per float32 parameter plus the safetensors header
+        base = count_parameters(bench.backbone(SMOKE.model).new_model(seed=0))[1]
+        assert 4 * base < record["base_model_bytes"] < 4 * base + 100_000
+        assert record["stored_share"] == record["stored_bytes"] / record["base_model_bytes"]
+        assert (saved / "tokenizer_config.json").is_file()
+    else:
+        assert record["base_model_bytes"] is None and record["stored_share"] is None
+    if getattr(METHODS[name], "mergeable", False):
+        assert record["merged_latency_p50_ms"] > 0 and record["merged_throughput_sent_per_s"] > 0
+        assert record["merged_equal"] is True and record["merged_label_mismatches"] == 0
+    else:
+        assert "merged_latency_p50_ms" not in record
+    if name == "full":  # the whole model; an adapter is a sliver of it
+        assert record["stored_share"] > 0.99
+
+
+def test_latency_sample_is_fixed_and_shared(task):
+    rows = latency_rows(task)
+    assert len(rows) == LATENCY_SAMPLE == len(set(rows)) and np.array_equal(rows, latency_rows(task))
+
+
+@pytest.mark.parametrize("name", [n for n, cls in METHODS.items() if getattr(cls, "mergeable", False)])
+def test_merged_adapters_predict_as_unmerged(task, name):
+    method = METHODS[name](recipe=SMOKE.recipe(name), precision="fp32", seed=0, lr=1e-2).fit(task)
+    merged = merged_copy(method)
+    assert not hasattr(merged.model_, "peft_config")  # a plain transformers model: nothing applied on the fly
+    assert hasattr(method.model_, "peft_config")  # the method itself keeps its adapters
+    check = merge_check(method, merged, task, batch_size=64, precision="fp32")
+    assert check["merged_equal"] and check["merged_label_mismatches"] == 0
+    assert check["merged_max_logit_diff"] <= MERGE_TOLERANCE["fp32"]
+    # and the check can fail: a merged model whose classifier moved disagrees
+    with torch.no_grad():
+        merged.model_.classifier.bias += torch.tensor([5.0, -5.0])
+    assert not merge_check(method, merged, task, batch_size=64, precision="fp32")["merged_equal"]
+
+
+def test_saved_artifacts_load_back_with_the_standard_calls(task, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from rtsent.training import predict_logits
+
+    texts = task.texts("validation")
+    for name, load in (
+        # the base is the same random architecture (seeded); with real weights, from_pretrained(base folder)
+        ("lora", lambda folder: PeftModel.from_pretrained(task.backbone.new_model(seed=0), folder)),
+        ("full", lambda folder: AutoModelForSequenceClassification.from_pretrained(folder, use_safetensors=True)),
+    ):
+        method = METHODS[name](recipe=SMOKE.recipe(name), precision="fp32", seed=0, lr=1e-2).fit(task)
+        folder = tmp_path / name
+        folder.mkdir()
+        method.save(folder)
+        task.backbone.tokenizer.save_pretrained(folder)
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        ids = tokenizer(texts, truncation=True, max_length=32)["input_ids"]
+        loaded = predict_logits(load(folder), ids, batch_size=64, precision="fp32", device=task.device, pad_id=0)
+        assert np.array_equal(loaded.argmax(-1), method.predict(task, "validation")), name
