@@ -83,6 +83,7 @@ class Session:
     floors: dict[str, float]
     device: Any
     sweep: dict[str, list[Any]] = field(default_factory=dict)  # method -> SweepPoints (rtsent.sweeps)
+    sweep_exact: bool = False  # selected:FILE: each point is one configuration that ran, not values to cross
     records_path: str = ""
     progress: str = "auto"
     progress_sink: Any = field(default=None, repr=False)  # set when pytest's terminal is up; None: silent
@@ -109,6 +110,10 @@ class Session:
                 # a sweep that sets lr runs once per grid row, not once per grid entry's lr
                 swept_done.add((entry.method, entry.params))
             recipe = self.profile.recipe(entry.method)
+            if points is not None and self.sweep_exact:
+                # selected configurations re-run as they ran: a row's own settings (LoRA's all-linear row)
+                # apply only to the configurations that came from that row, which name them
+                points = [p for p in points if {k for k, _ in entry.params} <= {k for k, _ in p.params}]
             for precision in self.precisions or [entry.precision]:
                 resolved, _ = resolve_precision(precision, self.device)
                 for point in points or [None]:
@@ -189,9 +194,10 @@ class Session:
 
 
 def _merged(base: tuple[tuple[str, Any], ...], changes: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any], ...]:
-    """A grid row's (key, value) pairs with a sweep point's on top: the sweep's value wins, the row's order first."""
-    changed = dict(changes)
-    return tuple((k, changed.pop(k, v)) for k, v in base) + tuple(changed.items())
+    """A grid row's (key, value) pairs with a sweep point's on top: the sweep's pairs in the sweep's order,
+    then the row's keys the sweep leaves alone (so one configuration reached from two rows is one case)."""
+    keys = {k for k, _ in changes}
+    return tuple(changes) + tuple((k, v) for k, v in base if k not in keys)
 
 
 def _split(text: str) -> list[str]:
@@ -288,6 +294,7 @@ def parse_options(get: Any) -> Session:
         resume_path=get("resume"),
         resume=resume,
         sweep=sweep,
+        sweep_exact=get("sweep").startswith("selected:"),
     )
 
 

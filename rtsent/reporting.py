@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from rtsent.records import RecordsError, read_document, records_of, write_atomic
+from rtsent.records import RecordsError, pooling_error, read_document, records_of, write_atomic
 from rtsent.summary import COLUMNS, DEFAULT_COLUMNS, KEYS, case_frame, pairwise, summarize
 
 # One standard error of an accuracy near 0.8 on 1,066 examples is ~1.2 points; a drop of 2.5
@@ -39,6 +39,9 @@ def load_records(paths: Sequence[str]) -> tuple[pd.DataFrame, list[dict[str, Any
             raise ReportError(str(error)) from None
         headers.append(_header(path, document))
         rows += [{**info, "file": path} for info in records_of(document)]
+    problem = pooling_error(rows)
+    if problem:
+        raise ReportError(problem)
     return case_frame(rows), headers
 
 
