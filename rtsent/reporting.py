@@ -55,6 +55,16 @@ def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
     flag = first.get("data_canonical")
     canonical = {True: ", canonical Rotten Tomatoes splits", False: ", OTHER DATA: not the canonical splits"}
     mark = canonical[flag] if isinstance(flag, bool) else ""
+    shared = [i for i in infos if i.get("contended") is True]
+    contended = (
+        {
+            "timings": f"CONTENDED: {len(shared)} of {len(infos)} cases ran beside other workers "
+            f"(up to {max(int(i.get('workers') or 1) for i in shared)} sharing the cores or device); "
+            f"their times are not comparable with solo runs"
+        }
+        if shared
+        else {}
+    )
     return {
         "file": path,
         "profile": facts.get("profile", first.get("profile")),
@@ -64,6 +74,7 @@ def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
         "versions": ", ".join(f"{k} {facts[k]}" for k in ("torch", "transformers", "peft") if k in facts),
         "date": document.get("datetime", "?"),
         "commit": str((document.get("commit_info") or {}).get("id", "?"))[:12],
+        **contended,
     }
 
 

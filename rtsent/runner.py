@@ -84,6 +84,15 @@ class CaseResult:
 
 def identity(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
     return {
+        **identity_fields(config),
+        "device": str(bench.device),
+        "machine": bench.facts,  # device name, torch/transformers/peft/datasets/sklearn versions
+    }
+
+
+def identity_fields(config: CaseConfig) -> dict[str, Any]:
+    """What the case's configuration alone says about it (no workbench needed: a dead worker's case)."""
+    return {
         "case": config.case_id,
         "row": config.row,
         "profile": config.profile,
@@ -97,8 +106,6 @@ def identity(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
         "recipe": config.recipe.as_dict(),
         "swept": dict(config.swept),  # the values a sweep set (lr apart), as the case id names them
         "floor": config.floor,
-        "device": str(bench.device),
-        "machine": bench.facts,  # device name, torch/transformers/peft/datasets/sklearn versions
     }
 
 
