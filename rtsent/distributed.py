@@ -133,6 +133,7 @@ class Controller:
     def __init__(self, config: pytest.Config, session: Any) -> None:
         self.config, self.session = config, session
         self.entries: dict[str, dict[str, Any]] = {}  # nodeid -> benchmark entry, in arrival order
+        self._machine: dict[str, Any] | None = None
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -161,9 +162,11 @@ class Controller:
             write_records(self.session.records_path, self.session.records, self.machine_info())
 
     def machine_info(self) -> dict[str, Any]:
-        info = self.config.hook.pytest_benchmark_generate_machine_info(config=self.config)
-        self.config.hook.pytest_benchmark_update_machine_info(config=self.config, machine_info=info)
-        return info
+        """pytest-benchmark's machine facts with rtsent's, gathered once (py-cpuinfo takes about a second)."""
+        if self._machine is None:
+            self._machine = self.config.hook.pytest_benchmark_generate_machine_info(config=self.config)
+            self.config.hook.pytest_benchmark_update_machine_info(config=self.config, machine_info=self._machine)
+        return self._machine
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
