@@ -47,6 +47,11 @@ OPTIONS = {
         "",
         "keep each case's artifacts in DIR/CASE_ID (adapter or head or model as safetensors, tokenizer, record.json)",
     ),
+    "devices": (
+        "RTSENT_DEVICES",
+        "",
+        "under pytest-xdist (-n N): comma-separated CUDA device indices, worker i takes the i-th (mod the list)",
+    ),
     "progress": (
         "RTSENT_PROGRESS",
         "auto",
@@ -83,10 +88,12 @@ class Session:
     floors: dict[str, float]
     device: Any
     sweep: dict[str, list[Any]] = field(default_factory=dict)  # method -> SweepPoints (rtsent.sweeps)
+    sweep_exact: bool = False  # selected:FILE: each point is one configuration that ran, not values to cross
     records_path: str = ""
     progress: str = "auto"
     progress_sink: Any = field(default=None, repr=False)  # set when pytest's terminal is up; None: silent
     save_dir: str = ""  # --rtsent-save: each case's artifacts in save_dir/case_id
+    devices: list[int] = field(default_factory=list)  # --rtsent-devices: one per xdist worker
     resume_path: str = ""
     resume: dict[str, dict[str, Any]] = field(default_factory=dict)
     bench: Any = field(default=None, repr=False)
@@ -109,6 +116,10 @@ class Session:
                 # a sweep that sets lr runs once per grid row, not once per grid entry's lr
                 swept_done.add((entry.method, entry.params))
             recipe = self.profile.recipe(entry.method)
+            if points is not None and self.sweep_exact:
+                # selected configurations re-run as they ran: a row's own settings (LoRA's all-linear row)
+                # apply only to the configurations that came from that row, which name them
+                points = [p for p in points if {k for k, _ in entry.params} <= {k for k, _ in p.params}]
             for precision in self.precisions or [entry.precision]:
                 resolved, _ = resolve_precision(precision, self.device)
                 for point in points or [None]:
@@ -136,8 +147,11 @@ class Session:
 
     def open(self) -> None:
         """Load the model source and the data once, now: a bad source stops the run before any training."""
+        import torch
+
         from rtsent.backbones import BackboneSourceError, check_max_length
         from rtsent.data import DataSourceError
+        from rtsent.distributed import threads_per_worker, worker_id
         from rtsent.measuring import configure_threads
         from rtsent.workbench import Workbench
 
@@ -147,7 +161,9 @@ class Session:
 
         # transformers draws a "Loading weights" bar whenever a model loads: noise among pytest's lines
         transformers_logging.disable_progress_bar()
-        configure_threads()
+        cores = configure_threads()
+        if worker_id() is not None:  # xdist workers split the cores between them
+            torch.set_num_threads(threads_per_worker(cores))
         self.bench = Workbench(device=self.device)
         try:
             backbone = self.bench.backbone(self.model)  # loaded and checked: weights, head, tokenizer
@@ -162,6 +178,7 @@ class Session:
     def run(self, config: Any) -> Any:
         """A case's result: reused from --rtsent-resume when everything that decides it matches (the
         record says why not otherwise, as `resume_rejected`), else run."""
+        from rtsent.distributed import worker_facts, worker_id
         from rtsent.progress import Progress
         from rtsent.records import resume_mismatch, write_records
         from rtsent.runner import CaseResult, case_inputs, judge, run_case
@@ -182,16 +199,29 @@ class Session:
                     progress.close()
             if rejected:
                 result.record["resume_rejected"] = rejected
+        if worker_id() is not None:
+            result.record.update(worker_facts(self.bench.device, self.devices))
         self.records.append(result.record)
-        if self.records_path:
+        if self.records_path and worker_id() is None:  # under xdist the controller writes the merged file
             write_records(self.records_path, self.records, {"rtsent": self.bench.facts})
         return result
 
 
 def _merged(base: tuple[tuple[str, Any], ...], changes: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any], ...]:
-    """A grid row's (key, value) pairs with a sweep point's on top: the sweep's value wins, the row's order first."""
-    changed = dict(changes)
-    return tuple((k, changed.pop(k, v)) for k, v in base) + tuple(changed.items())
+    """A grid row's (key, value) pairs with a sweep point's on top: the sweep's pairs in the sweep's order,
+    then the row's keys the sweep leaves alone (so one configuration reached from two rows is one case)."""
+    keys = {k for k, _ in changes}
+    return tuple(changes) + tuple((k, v) for k, v in base if k not in keys)
+
+
+def _devices(text: str) -> list[int]:
+    try:
+        devices = [int(part) for part in _split(text or "")]
+    except ValueError:
+        raise ValueError(f"--rtsent-devices={text!r} does not parse; expected device indices like 0,1,2,3") from None
+    if any(d < 0 for d in devices) or len(set(devices)) != len(devices):
+        raise ValueError(f"--rtsent-devices={text!r} must list distinct non-negative device indices like 0,1")
+    return devices
 
 
 def _split(text: str) -> list[str]:
@@ -211,6 +241,7 @@ def _listed_once(option: str, text: str, given: list[str], means: list[Any], wha
 
 def parse_options(get: Any) -> Session:
     """Build the session from `get(name)` -> option string; one-line ValueError on a bad value."""
+    from rtsent.distributed import worker_device
     from rtsent.floors import default_floors_path, load_floors
     from rtsent.measuring import pick_device, resolve_precision
     from rtsent.methods import METHODS
@@ -236,7 +267,8 @@ def parse_options(get: Any) -> Session:
             raise ValueError(
                 f"unknown precision {precision!r} in --rtsent-precisions; valid: {', '.join(PRECISIONS)}, {MIXED}"
             )
-    device = pick_device()
+    devices = _devices(get("devices"))
+    device = worker_device(pick_device())
     resolved = [resolve_precision(precision, device)[0] for precision in precisions]
     mixed_is = f", which is {resolve_precision(MIXED, device)[0]} on this {device.type}"
     _listed_once("precisions", get("precisions"), precisions, resolved, "precision", mixed_is)
@@ -284,10 +316,12 @@ def parse_options(get: Any) -> Session:
         device=device,
         records_path=get("records"),
         save_dir=get("save"),
+        devices=devices,
         progress=get("progress"),
         resume_path=get("resume"),
         resume=resume,
         sweep=sweep,
+        sweep_exact=get("sweep").startswith("selected:"),
     )
 
 
@@ -313,11 +347,24 @@ def _load_sweep(text: str) -> dict[str, list[Any]]:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Check every option now, so a typo fails in a second rather than an hour into the grid."""
+    from rtsent import distributed
+
+    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's --dist loadgroup runs a group on one worker")
     try:
+        distributed.pin_device(_devices(config.getoption("--rtsent-devices")))  # before any CUDA call
         config._rtsent = parse_options(lambda name: config.getoption(f"--rtsent-{name}"))
         config._rtsent.grid()  # case ids that come out twice (a sweep's values) fail now, not at collection
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
+    if distributed.worker_id() is not None:
+        config.pluginmanager.register(distributed.Worker(config._rtsent), "rtsent-worker")
+    if distributed.is_controller(config):
+        config.pluginmanager.register(distributed.Controller(config, config._rtsent), "rtsent-controller")
+        if config.getoption("dist", "no") != "loadgroup":
+            warnings.warn(
+                "rtsent: with -n, pass --dist loadgroup so that svm and head share one worker's frozen pass",
+                stacklevel=1,
+            )
     # before pytest-benchmark's own pytest_configure (trylast), which reads its columns option
     if hasattr(config.option, "benchmark_columns") and not _user_gave(config, "--benchmark-columns"):
         config.option.benchmark_columns = list(BENCHMARK_COLUMNS)
@@ -354,8 +401,10 @@ def _session(config: pytest.Config) -> Session:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if {"case", "rtsent"} <= set(metafunc.fixturenames):
+        from rtsent.distributed import case_marks
+
         cases = _session(metafunc.config).grid()
-        metafunc.parametrize("case", cases, ids=[case.case_id for case in cases])
+        metafunc.parametrize("case", [pytest.param(case, id=case.case_id, marks=case_marks(case)) for case in cases])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -208,6 +208,51 @@ def resume_mismatch(previous: dict[str, Any], current: dict[str, Any]) -> str | 
     return "; ".join(differences) or None
 
 
+# What must agree for records of one row to be pooled as seeds of one experiment (files merged from
+# shards, hosts or days): the inputs, not where or when they ran.
+POOL_KEYS = (
+    "model_identity",
+    "split_hashes",
+    "recipe",
+    "method_params",
+    "machine.torch",
+    "machine.transformers",
+    "machine.peft",
+    "machine.datasets",
+    "machine.scikit-learn",
+)
+
+
+def pooling_error(records: list[dict[str, Any]]) -> str | None:
+    """Why these records (each with its `file`) cannot be reported together, or None: the same case
+    twice, or records of one row whose inputs differ (POOL_KEYS; a field a record lacks is not compared)."""
+    cases: dict[tuple, dict[str, Any]] = {}
+    rows: dict[tuple, dict[str, Any]] = {}
+    for record in records:
+        key = (record.get("profile"), record.get("model"), record.get("case"))
+        if key in cases:
+            where = f"{cases[key].get('file')} and {record.get('file')}"
+            return (
+                f"case {record.get('case')!r} appears twice ({where}); give each case once "
+                f"(to compare two runs of it, pass one with --baseline)"
+            )
+        cases[key] = record
+        first = rows.setdefault((record.get("profile"), record.get("model"), record.get("row")), record)
+        for field in POOL_KEYS:
+            old, new = _dig(first, field), _dig(record, field)
+            if old is _MISSING or new is _MISSING:
+                continue
+            differences = _differences(field, old, new)
+            if differences:
+                detail = differences[0].replace("(old ", f"({first.get('case')} in {first.get('file')}: ")
+                detail = detail.replace(", now ", f"; {record.get('case')} in {record.get('file')}: ")
+                return (
+                    f"row {record.get('row')!r} pools cases that are not the same experiment: {detail}; "
+                    f"report them apart or run them again alike"
+                )
+    return None
+
+
 _MISSING = object()
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from rtsent.records import RecordsError, read_document, records_of, write_atomic
+from rtsent.records import RecordsError, pooling_error, read_document, records_of, write_atomic
 from rtsent.summary import COLUMNS, DEFAULT_COLUMNS, KEYS, case_frame, pairwise, summarize
 
 # One standard error of an accuracy near 0.8 on 1,066 examples is ~1.2 points; a drop of 2.5
@@ -39,6 +39,9 @@ def load_records(paths: Sequence[str]) -> tuple[pd.DataFrame, list[dict[str, Any
             raise ReportError(str(error)) from None
         headers.append(_header(path, document))
         rows += [{**info, "file": path} for info in records_of(document)]
+    problem = pooling_error(rows)
+    if problem:
+        raise ReportError(problem)
     return case_frame(rows), headers
 
 
@@ -52,6 +55,16 @@ def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
     flag = first.get("data_canonical")
     canonical = {True: ", canonical Rotten Tomatoes splits", False: ", OTHER DATA: not the canonical splits"}
     mark = canonical[flag] if isinstance(flag, bool) else ""
+    shared = [i for i in infos if i.get("contended") is True]
+    contended = (
+        {
+            "timings": f"CONTENDED: {len(shared)} of {len(infos)} cases ran beside other workers "
+            f"(up to {max(int(i.get('workers') or 1) for i in shared)} sharing the cores or device); "
+            f"their times are not comparable with solo runs"
+        }
+        if shared
+        else {}
+    )
     return {
         "file": path,
         "profile": facts.get("profile", first.get("profile")),
@@ -61,6 +74,7 @@ def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
         "versions": ", ".join(f"{k} {facts[k]}" for k in ("torch", "transformers", "peft") if k in facts),
         "date": document.get("datetime", "?"),
         "commit": str((document.get("commit_info") or {}).get("id", "?"))[:12],
+        **contended,
     }
 
 

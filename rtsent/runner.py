@@ -84,6 +84,15 @@ class CaseResult:
 
 def identity(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
     return {
+        **identity_fields(config),
+        "device": str(bench.device),
+        "machine": bench.facts,  # device name, torch/transformers/peft/datasets/sklearn versions
+    }
+
+
+def identity_fields(config: CaseConfig) -> dict[str, Any]:
+    """What the case's configuration alone says about it (no workbench needed: a dead worker's case)."""
+    return {
         "case": config.case_id,
         "row": config.row,
         "profile": config.profile,
@@ -97,8 +106,6 @@ def identity(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
         "recipe": config.recipe.as_dict(),
         "swept": dict(config.swept),  # the values a sweep set (lr apart), as the case id names them
         "floor": config.floor,
-        "device": str(bench.device),
-        "machine": bench.facts,  # device name, torch/transformers/peft/datasets/sklearn versions
     }
 
 
@@ -221,13 +228,7 @@ def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback, save_to: Pa
         record["train_info"] = dict(method.train_info_)
         _flops(record, bench, config)
         _evaluate(record, method, task, curve, hooks)
-        hooks.on_phase("serving")
-        if save_to is not None:
-            save_to.mkdir(parents=True, exist_ok=True)
-            if getattr(method, "uses_backbone", True):
-                backbone.tokenizer.save_pretrained(save_to)
-        batch_size = config.recipe.eval_batch_size
-        record.update(measure_serving(method, task, precision=config.precision, batch_size=batch_size, save_to=save_to))
+        _serve(record, method, task, config, hooks, save_to)
     except Diverged as error:
         record["diverged_step"] = error.step
         return _finish(record, "diverged", str(error), train_window)
@@ -241,6 +242,25 @@ def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback, save_to: Pa
     # a bag-of-words method never reads the backbone's weights: its accuracy means something regardless
     record["accuracy_meaningful"] = backbone.has_weights or not getattr(method, "uses_backbone", True)
     return _finish(record, *judge(record, config))
+
+
+def _serve(
+    record: dict[str, Any], method: Any, task: Any, config: CaseConfig, hooks: Callback, save_to: Path | None
+) -> None:
+    """The serving figures (rtsent.serving), measured after evaluation. A failure here (a merge, a full
+    disk) is recorded as `serving_error` and does not undo the case's metrics or verdict."""
+    hooks.on_phase("serving")
+    try:
+        if save_to is not None:
+            save_to.mkdir(parents=True, exist_ok=True)
+            if getattr(method, "uses_backbone", True):
+                task.backbone.tokenizer.save_pretrained(save_to)
+        batch_size = config.recipe.eval_batch_size
+        record.update(measure_serving(method, task, precision=config.precision, batch_size=batch_size, save_to=save_to))
+    except torch.OutOfMemoryError:
+        raise  # the device, not serving, is out of room: the case's `oom` status says so
+    except Exception as error:
+        record["serving_error"] = f"{type(error).__name__}: {error}".splitlines()[0]
 
 
 def _labels(task: Any) -> dict[str, np.ndarray]:

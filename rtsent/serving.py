@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -83,12 +84,18 @@ def speed(method: Any, task: Task, *, batch_size: int, prefix: str = "") -> dict
     }
 
 
-def stored_bytes(method: Any, folder: Path) -> int:
-    """Bytes of what `method.save(folder)` writes: what this task keeps beside the shared base model."""
-    folder.mkdir(parents=True, exist_ok=True)
-    before = {f for f in folder.rglob("*") if f.is_file()}  # e.g. the tokenizer --rtsent-save keeps beside
-    method.save(folder)
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and f not in before)
+def stored_bytes(method: Any, keep_in: Path | None = None) -> int:
+    """Bytes of what `method.save(folder)` writes into an empty folder: what this task keeps beside the
+    shared base model. `keep_in`: the files are then copied there (replacing earlier ones of the same name)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        method.save(Path(scratch))
+        files = [f for f in Path(scratch).rglob("*") if f.is_file()]
+        if keep_in is not None:
+            for file in files:
+                target = keep_in / file.relative_to(scratch)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(file, target)
+        return sum(f.stat().st_size for f in files)
 
 
 def merged_copy(method: Any) -> Any:
@@ -128,8 +135,7 @@ def measure_serving(
     record = speed(method, task, batch_size=batch_size)
     served = record.pop("_served_predictions")
     record["served_matches_eval"] = bool(np.array_equal(served, method.predict(task, "validation")))
-    with tempfile.TemporaryDirectory() as scratch:
-        record["stored_bytes"] = stored_bytes(method, save_to or Path(scratch))
+    record["stored_bytes"] = stored_bytes(method, keep_in=save_to)
     base = task.bench.base_model_bytes(task.backbone) if getattr(method, "uses_backbone", True) else None
     record["base_model_bytes"] = base
     record["stored_share"] = record["stored_bytes"] / base if base else None

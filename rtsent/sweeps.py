@@ -82,7 +82,10 @@ def conforms(value: Any, hint: Any) -> bool:
     if hint is float:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if origin in (tuple, list):
-        inner = typing.get_args(hint)[0] if typing.get_args(hint) else Any
+        args = typing.get_args(hint)
+        if origin is tuple and args and Ellipsis not in args:  # tuple[int, int]: exactly that many
+            return isinstance(value, tuple | list) and len(value) == len(args) and all(map(conforms, value, args))
+        inner = args[0] if args else Any
         return isinstance(value, tuple | list) and all(conforms(v, inner) for v in value)
     return isinstance(value, hint) if isinstance(hint, type) else True
 

@@ -269,7 +269,8 @@ def _encoder_outputs(
     batches = math.ceil(len(lengths) / batch_size)
     out: np.ndarray | None = None
     # checked rather than called: each walks every module, a measurable share of a batch-1 call
-    if next(model.parameters()).device != device:
+    current = next(model.parameters()).device  # cuda:0 where `device` may say cuda
+    if current.type != device.type or (device.index is not None and current.index != device.index):
         model.to(device)
     if model.training:
         model.eval()

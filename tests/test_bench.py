@@ -122,7 +122,7 @@ def test_sweep_runs_as_ordinary_cases(tmp_path):
         "lora-lr2e-3-r4-bf16-seed0",
         "lora-lr2e-3-r8-bf16-seed0",
         # the grid's LoRA row on every linear layer keeps its target set under the sweep
-        *(f"lora-lr{lr}-target_modules=all-linear-r{r}-bf16-seed0" for lr in ("1e-3", "2e-3") for r in (4, 8)),
+        *(f"lora-lr{lr}-r{r}-target_modules=all-linear-bf16-seed0" for lr in ("1e-3", "2e-3") for r in (4, 8)),
     }
     r4, r8 = records["lora-lr1e-3-r4-bf16-seed0"], records["lora-lr1e-3-r8-bf16-seed0"]
     assert r4["method_params"] == {"r": 4, "lora_alpha": 16, "lora_dropout": 0.1, "target_modules": "query_value"}

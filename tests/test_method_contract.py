@@ -88,8 +88,6 @@ def test_estimator_contract(name, smoke_task):
         assert not frozen
     else:
         assert frozen  # the backbone (BERT's pooler under the head method) stays as it was
-    if hasattr(estimator, "model_"):  # the count is the served model's requires_grad parameters
-        assert count_parameters(module)[0] == trainable
 
 
 # DistilBERT without weights (hidden 768, feed-forward 3,072, 6 layers); its head (pre_classifier

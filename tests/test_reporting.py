@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rtsent.plots import pareto_front
-from rtsent.reporting import main
+from rtsent.reporting import load_records, main
 from rtsent.stats import bootstrap_interval, mcnemar, t_interval
 
 LABELS = "1" * 50 + "0" * 50
@@ -201,3 +201,28 @@ def test_header_marks_other_data(tmp_path, capsys):
     assert "data: folder (train ffffffffffff, canonical Rotten Tomatoes splits)" in headers[0]
     assert "data: folder (train ffffffffffff, OTHER DATA: not the canonical splits)" in headers[1]
     assert "data: folder (train ffffffffffff) ·" in headers[2]  # files written before the flag: no claim
+
+
+def test_merged_files_pool_only_the_same_experiment(tmp_path, capsys):
+    # two shards of one grid: seeds of one row in two files pool into one row
+    a = write(tmp_path / "a.json", [record("svm-bf16", 0, 80), record("head-bf16", 0, 70)])
+    b = write(tmp_path / "b.json", [record("svm-bf16", 1, 82)])
+    assert main([a, b, "--no-pairs"]) == 0
+    frame, _ = load_records([a, b])
+    assert sorted(frame[frame["row"] == "svm-bf16"]["seed"]) == [0, 1]
+    # the same case in two files: which one counts is not the report's to guess
+    again = write(tmp_path / "again.json", [record("svm-bf16", 0, 81)])
+    assert main([a, again]) == 2
+    err = capsys.readouterr().err
+    assert f"case 'svm-bf16-seed0' appears twice ({a} and {again})" in err and err.count("\n") == 1
+    # one row whose seeds ran on other weights (or recipe, split, library versions) is not one experiment
+    other = record("svm-bf16", 1, 82)
+    other["extra_info"]["model_identity"] = "sha256:def"
+    other["extra_info"]["recipe"] = {"epochs": 2}
+    moved = write(tmp_path / "moved.json", [other])
+    assert main([a, moved]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "row 'svm-bf16' pools cases that are not the same experiment: model_identity differs "
+        f"(svm-bf16-seed0 in {a}: 'sha256:abc'; svm-bf16-seed1 in {moved}: 'sha256:def')" in err
+    )

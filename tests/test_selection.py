@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from rtsent.profiles import get_profile
 from rtsent.selection import as_sweep, curve_series, pairs_on_test, select, selected_table, sweep_series
@@ -168,3 +169,23 @@ def test_selected_configurations_rerun_under_the_same_case_ids(tmp_path):
     best_lora = max((r for r in records if r["method"] == "lora"), key=lambda r: r["val_accuracy"])
     methods = {entry.method for entry in get_profile("tune").grid}
     assert best_lora["row"] in rerun and rerun <= set(search) and len(rerun) == len(methods)  # one row per method
+
+
+@pytest.mark.parametrize("winner", ["lora-lr2e-4-bf16", "lora-lr2e-4-target_modules=all-linear-bf16"])
+def test_selected_rerun_is_the_configuration_that_ran_not_one_per_grid_row(tmp_path, winner):
+    """offline has two LoRA rows at lr 2e-4 (query/value and all-linear): a selection re-runs the one that won."""
+    from rtsent.plugin import parse_options
+
+    def session(**options):
+        options = {"profile": "offline", "floors": "none", "progress": "off", "methods": "lora", **options}
+        return parse_options(lambda name: options.get(name, ""))
+
+    search = {case.row: case for case in session(seeds="0").grid()}
+    records = [
+        record(row, 0, [(1, 900 if row == winner else 800, 790)], lr=case.lr, swept=dict(case.swept))
+        | {"profile": "offline", "method": "lora", "precision": case.precision}
+        for row, case in search.items()
+    ]
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps({"benchmarks": [{"name": r["case"], "extra_info": r} for r in records]}))
+    assert [case.row for case in session(seeds="1", sweep=f"selected:{path}").grid()] == [winner]

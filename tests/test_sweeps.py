@@ -42,6 +42,7 @@ def test_id_parts_read_like_the_values():
         ({"lora": {"r": ["8"]}}, "[lora] r = '8' (str) is not a int"),
         ({"lora": {"r": [8.5]}}, "[lora] r = 8.5 (float) is not a int"),
         ({"full": {"lr": [True]}}, "[full] lr = True (bool) is not a float"),
+        ({"tfidf": {"ngram_range": [[1, 2, 3]]}}, "[tfidf] ngram_range = (1, 2, 3) (tuple) is not a tuple"),
         (
             {"lora": {"target_modules": ["qv"]}},
             "[lora] target_modules = 'qv' (str) is not one of 'query_value', 'attention', 'all-linear'",
@@ -106,7 +107,11 @@ def test_grid_rows_with_hyperparameters_take_a_sweep_on_top(tmp_path):
     # the offline grid's all-linear LoRA row keeps its target set beside a swept rank
     assert rows("[lora]\nr = [8, 16]\n") == [
         *(f"lora-lr{lr}-r{r}-bf16" for lr in ("2e-5", "2e-4") for r in (8, 16)),
-        *(f"lora-lr2e-4-target_modules=all-linear-r{r}-bf16" for r in (8, 16)),
+        *(f"lora-lr2e-4-r{r}-target_modules=all-linear-bf16" for r in (8, 16)),
+    ]
+    # one configuration reached from two rows (the plain one and all-linear's) is one case, whatever the key order
+    assert rows("[lora]\nr = 8\ntarget_modules = ['query_value', 'all-linear']\n") == [
+        f"lora-lr{lr}-r8-target_modules={t}-bf16" for lr in ("2e-5", "2e-4") for t in ("query_value", "all-linear")
     ]
     # a sweep that sets the target set itself: each configuration once, not once per grid row
     assert rows("[lora]\nlr = 1e-3\ntarget_modules = ['query_value', 'all-linear']\n") == [

@@ -13,14 +13,17 @@ sequence classification); it attends to the whole sentence as [CLS] did.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Literal, Self
 
 from torch import nn
 
 from rtsent.backbones import Backbone
+from rtsent.callbacks import Callback
 from rtsent.methods.adapters import build_peft_model
 from rtsent.methods.finetune import SequenceClassifier
 from rtsent.profiles import Recipe
+from rtsent.workbench import Task
 
 
 class PromptTuning(SequenceClassifier):
@@ -63,3 +66,15 @@ class PromptTuning(SequenceClassifier):
         )
         torch.manual_seed(self.seed)  # SAMPLE_VOCAB draws its tokens from torch's global generator
         return build_peft_model(self, backbone, prompt)
+
+    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
+        """As every classifier trains; first, a clear error when an input plus the virtual tokens would
+        run past the model's position embeddings (peft would fail deep inside the forward pass)."""
+        longest = max(max(task.splits[split]["length"]) for split in ("train", "validation", "test"))
+        limit = task.backbone.max_tokens
+        if limit is not None and longest + self.num_virtual_tokens > limit:
+            raise ValueError(
+                f"num_virtual_tokens={self.num_virtual_tokens} + the longest input ({longest} tokens) exceeds the "
+                f"model's {limit} positions; set the recipe's max_length to at most {limit - self.num_virtual_tokens}"
+            )
+        return super().fit(task, callbacks=callbacks)

@@ -1,0 +1,193 @@
+"""The grid spread over processes with pytest-xdist (`pytest bench/ -n N`), merged into one file.
+
+pytest-benchmark switches itself off under xdist (controller and workers) and writes no JSON. So
+each worker attaches every case's record to the test report (`user_properties`, which xdist carries
+to the controller), and the controller writes one pytest-benchmark-shaped document, as a run in one
+process would, to `--benchmark-json` (and the records to `--rtsent-records`), after every case for
+the records file and at the end for both. A worker that dies loses only the case it was running: the
+controller records that case as an `error` naming the worker, beside every finished case.
+
+Per worker: the torch threads share the cores (physical cores / workers, at least 1); on CUDA each
+worker takes one device, `--rtsent-devices=0,1,...` by worker index (else worker i takes device i mod
+the device count), set before any CUDA call. Records name `worker`, `workers`, `torch_threads` and mark
+`contended` when other workers shared the cores or the device, so their times are not compared with
+solo runs. Cases that read the shared frozen features (svm, head) carry the `xdist_group` mark
+"frozen-features": with `--dist loadgroup` they run on one worker and pay for the frozen pass once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from typing import Any
+
+import pytest
+
+RECORD_PROPERTY = "rtsent_record"
+FROZEN_GROUP = "frozen-features"
+
+
+def worker_id() -> str | None:
+    """ "gw0", "gw1", ... in an xdist worker; None in the controller or a plain run."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def worker_count() -> int:
+    return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+
+
+def is_controller(config: pytest.Config) -> bool:
+    """The xdist controller: it runs no case, it collects the workers' reports."""
+    return worker_id() is None and getattr(config.option, "numprocesses", None) not in (None, 0)
+
+
+def pin_device(devices: list[int]) -> str | None:
+    """In a worker, make one GPU the only visible one, before any CUDA call; returns the index chosen.
+    `devices`: --rtsent-devices (empty: nothing pinned here; `worker_device` picks among all)."""
+    worker = worker_id()
+    if worker is None or not devices:
+        return None
+    chosen = str(devices[int(worker.removeprefix("gw")) % len(devices)])
+    os.environ["CUDA_VISIBLE_DEVICES"] = chosen
+    return chosen
+
+
+def worker_device(device: Any) -> Any:
+    """On CUDA without --rtsent-devices, worker i takes device i mod the device count."""
+    import torch
+
+    worker = worker_id()
+    if worker is None or device.type != "cuda" or os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
+        return device
+    return torch.device("cuda", int(worker.removeprefix("gw")) % torch.cuda.device_count())
+
+
+def threads_per_worker(cores: int) -> int:
+    """Torch threads of one of `worker_count()` processes sharing `cores` (at least 1)."""
+    return max(1, cores // worker_count())
+
+
+def worker_facts(device: Any, devices: list[int]) -> dict[str, Any]:
+    """What a worker's records say about where and beside whom they ran."""
+    import torch
+
+    workers = worker_count()
+    if device.type == "cuda":  # several workers on one GPU share it; one GPU each do not
+        shared = workers > (len(devices) if devices else torch.cuda.device_count())
+    else:
+        shared = workers > 1  # CPU workers share the machine's cores and memory bandwidth
+    return {"worker": worker_id(), "workers": workers, "torch_threads": torch.get_num_threads(), "contended": shared}
+
+
+def benchmark_entry(record: dict[str, Any], nodeid: str) -> dict[str, Any]:
+    """A pytest-benchmark `benchmarks` entry for a case that ran in a worker: one round, its
+    `case_time_s` as every statistic (what pytest-benchmark records for a one-round case)."""
+    seconds = float(record.get("case_time_s") or 0.0)
+    stats = dict.fromkeys(("min", "max", "mean", "median", "q1", "q3", "ld15iqr", "hd15iqr", "total"), seconds)
+    stats |= {"stddev": 0.0, "iqr": 0.0, "rounds": 1, "iterations": 1, "outliers": "0;0"}
+    stats |= {"iqr_outliers": 0, "stddev_outliers": 0, "ops": 1 / seconds if seconds > 0 else 0.0}
+    name = nodeid.rsplit("::", 1)[-1]
+    return {
+        "group": None,
+        "name": name,
+        "fullname": nodeid,
+        "params": {"case": record.get("case")},
+        "param": record.get("case"),
+        "extra_info": record,
+        "options": {"disable_gc": False, "timer": "perf_counter", "min_rounds": 1, "max_time": 0, "warmup": False},
+        "stats": stats,
+    }
+
+
+def case_marks(case: Any) -> list[pytest.MarkDecorator]:
+    """The xdist_group mark of a case that reads the shared frozen features (its method's
+    `uses_frozen_features`): under --dist loadgroup one worker runs them all and pays the frozen pass once."""
+    from rtsent.methods import METHODS
+
+    shares = getattr(METHODS[case.method], "uses_frozen_features", False)
+    return [pytest.mark.xdist_group(FROZEN_GROUP)] if shares else []
+
+
+class Worker:
+    """A worker's side: each case's record rides to the controller on its test report."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        report = yield
+        case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
+        if report.when == "call" and case is not None:
+            done = (r for r in reversed(self.session.records) if r.get("case") == case.case_id)
+            record = next(done, None)
+            if record is not None:
+                report.user_properties.append((RECORD_PROPERTY, json.dumps(record, default=str)))
+        return report
+
+
+class Controller:
+    """The controller's side: records arrive with the workers' reports; files are written from them."""
+
+    def __init__(self, config: pytest.Config, session: Any) -> None:
+        self.config, self.session = config, session
+        self.entries: dict[str, dict[str, Any]] = {}  # nodeid -> benchmark entry, in arrival order
+        self._machine: dict[str, Any] | None = None
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        properties = dict(report.user_properties)
+        if RECORD_PROPERTY in properties:
+            self._add(report.nodeid, json.loads(properties[RECORD_PROPERTY]))
+        elif report.failed and report.when == "???" and report.nodeid not in self.entries:
+            # xdist's report for a worker that died mid-case (killed, out of memory): the case is lost
+            self._add(report.nodeid, self._crashed(report))
+
+    def _crashed(self, report: pytest.TestReport) -> dict[str, Any]:
+        from rtsent.runner import identity_fields
+
+        case = report.nodeid.rsplit("[", 1)[-1].rstrip("]")
+        configs = {c.case_id: c for c in self.session.grid()}
+        first = (str(report.longrepr).strip().splitlines() or ["worker crashed"])[0]
+        record = identity_fields(configs[case]) if case in configs else {"case": case}
+        return {**record, "status": "error", "message": f"worker crashed while running the case: {first}"}
+
+    def _add(self, nodeid: str, record: dict[str, Any]) -> None:
+        self.entries[nodeid] = benchmark_entry(record, nodeid)
+        self.session.records.append(record)
+        if self.session.records_path:
+            from rtsent.records import write_records
+
+            write_records(self.session.records_path, self.session.records, self.machine_info())
+
+    def machine_info(self) -> dict[str, Any]:
+        """pytest-benchmark's machine facts with rtsent's, gathered once (py-cpuinfo takes about a second)."""
+        if self._machine is None:
+            self._machine = self.config.hook.pytest_benchmark_generate_machine_info(config=self.config)
+            self.config.hook.pytest_benchmark_update_machine_info(config=self.config, machine_info=self._machine)
+        return self._machine
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """The merged document, pytest-benchmark-shaped, where --benchmark-json points."""
+        handle = getattr(self.config.option, "benchmark_json", None)
+        if handle is None:
+            return
+        from rtsent.records import write_atomic
+
+        document = {
+            "machine_info": self.machine_info(),
+            "commit_info": self.config.hook.pytest_benchmark_generate_commit_info(config=self.config),
+            "benchmarks": list(self.entries.values()),
+            "datetime": datetime.datetime.now(datetime.UTC).isoformat(),
+            "version": _benchmark_version(),
+        }
+        handle.close()  # opened (and emptied) by pytest-benchmark's option parsing; replaced atomically here
+        write_atomic(handle.name, json.dumps(document, indent=1, default=str))
+
+
+def _benchmark_version() -> str:
+    from importlib.metadata import version
+
+    return version("pytest-benchmark")

@@ -1,0 +1,113 @@
+"""The grid across processes (pytest-xdist) and shards (pytest-split), merged into one result file."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from rtsent.reporting import main
+
+ROOT = Path(__file__).resolve().parents[1]
+pytest.importorskip("xdist")
+
+
+def bench(tmp_path, name, *args, env=None):
+    out = tmp_path / f"{name}.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:randomly", f"--benchmark-json={out}", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    text = out.read_text() if out.exists() else ""
+    return proc, (json.loads(text) if text else None), out
+
+
+def measured(record):
+    """What a case computed (not its times, memory or where it ran)."""
+    timing = ("_s", "_ms", "_bytes", "_flops", "per_s", "utilization")
+    skip = {"worker", "workers", "torch_threads", "contended", "machine", "case_time_s"}
+    out = {k: v for k, v in record.items() if not k.endswith(timing) and k not in skip}
+    out["curve"] = [{k: v for k, v in p.items() if not k.endswith(timing)} for p in record.get("curve", [])]
+    return out
+
+
+SMOKE = ["--rtsent-profile=smoke", "--rtsent-methods=svm,head,full,lora,tfidf"]
+
+
+def test_two_workers_give_the_records_of_one_process_in_one_merged_file(tmp_path, capsys):
+    proc, alone, _ = bench(tmp_path, "alone", *SMOKE)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    proc, spread, out = bench(tmp_path, "spread", *SMOKE, "-n", "2", "--dist", "loadgroup")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    by_case = {b["extra_info"]["case"]: b["extra_info"] for b in spread["benchmarks"]}
+    solo = {b["extra_info"]["case"]: b["extra_info"] for b in alone["benchmarks"]}
+    assert set(by_case) == set(solo) and len(by_case) == len(spread["benchmarks"])
+    for case, record in by_case.items():
+        assert measured(record) == measured(solo[case]), case  # metrics, predictions, curves, parameters
+        assert record["worker"] in ("gw0", "gw1") and record["workers"] == 2 and record["contended"] is True
+        assert record["torch_threads"] >= 1
+    # the frozen pass is paid once: svm and head ran on one worker
+    assert by_case["svm-fp32-seed0"]["worker"] == by_case["head-lr1e-3-fp32-seed0"]["worker"]
+    assert "rtsent results: profile smoke" in proc.stdout  # the controller prints the rtsent table
+    # the merged file reads as one run's: rtsent-report, and pytest-benchmark's own compare
+    assert main([str(out), "--no-pairs"]) == 0
+    assert "CONTENDED" in capsys.readouterr().out
+    compare = subprocess.run(
+        [sys.executable, "-m", "pytest_benchmark", "compare", str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert compare.returncode == 0 and "test_method[lora-lr2e-4-bf16-seed0]" in compare.stdout, compare.stderr
+
+
+def test_a_killed_worker_loses_only_its_case(tmp_path):
+    killer = tmp_path / "rtsent_killer.py"
+    killer.write_text(
+        textwrap.dedent(
+            """
+            import os, signal
+
+            def pytest_runtest_call(item):
+                if "full-lr1e-3" in item.nodeid:  # as the kernel's out-of-memory killer would
+                    os.kill(os.getpid(), signal.SIGKILL)
+            """
+        )
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    records = tmp_path / "records.json"
+    proc, merged, _ = bench(
+        tmp_path, "killed", *SMOKE, "-n", "2", "-p", "rtsent_killer", f"--rtsent-records={records}", env=env
+    )
+    assert proc.returncode == 1  # the crashed case fails the run
+    cases = {b["extra_info"]["case"]: b["extra_info"] for b in merged["benchmarks"]}
+    assert len(cases) == 5 and {r["status"] for c, r in cases.items() if not c.startswith("full")} == {"passed"}
+    dead = cases["full-lr1e-3-fp32-seed0"]
+    assert dead["status"] == "error" and "crashed while running" in dead["message"] and dead["method"] == "full"
+    assert len(json.loads(records.read_text())["benchmarks"]) == 5  # the records file too
+
+
+def test_two_shards_merged_equal_the_whole_grid(tmp_path, capsys):
+    pytest.importorskip("pytest_split")
+    proc, whole, whole_path = bench(tmp_path, "whole", *SMOKE)
+    assert proc.returncode == 0
+    shards = []
+    for group in (1, 2):
+        proc, shard, path = bench(tmp_path, f"shard{group}", *SMOKE, "--splits", "2", "--group", str(group))
+        assert proc.returncode == 0, proc.stdout[-2000:]
+        assert 0 < len(shard["benchmarks"]) < len(whole["benchmarks"])
+        shards.append(str(path))
+    assert main([*shards, "--format", "json", "--no-pairs"]) == 0
+    merged = json.loads(capsys.readouterr().out)
+    assert main([str(whole_path), "--format", "json", "--no-pairs"]) == 0
+    single = json.loads(capsys.readouterr().out)
+    drop = ("train s", "features s", "peak MiB")  # times and memory differ run to run
+    assert [{k: v for k, v in row.items() if k not in drop} for row in merged["rows"]] == [
+        {k: v for k, v in row.items() if k not in drop} for row in single["rows"]
+    ]
+    # a shard given twice is refused, naming the case
+    assert main([shards[0], shards[0]]) == 2
+    assert "appears twice" in capsys.readouterr().err
