@@ -120,6 +120,8 @@ class Session:
                 # selected configurations re-run as they ran: a row's own settings (LoRA's all-linear row)
                 # apply only to the configurations that came from that row, which name them
                 points = [p for p in points if {k for k, _ in entry.params} <= {k for k, _ in p.params}]
+                if not points:
+                    continue  # no selected configuration came from this row
             for precision in self.precisions or [entry.precision]:
                 resolved, _ = resolve_precision(precision, self.device)
                 for point in points or [None]:

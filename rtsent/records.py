@@ -240,8 +240,8 @@ def pooling_error(records: list[dict[str, Any]]) -> str | None:
         first = rows.setdefault((record.get("profile"), record.get("model"), record.get("row")), record)
         for field in POOL_KEYS:
             old, new = _dig(first, field), _dig(record, field)
-            if old is _MISSING or new is _MISSING:
-                continue
+            if any(v is _MISSING or v is None or (isinstance(v, float) and math.isnan(v)) for v in (old, new)):
+                continue  # not recorded (an older file, a case that failed early): nothing to compare
             differences = _differences(field, old, new)
             if differences:
                 detail = differences[0].replace("(old ", f"({first.get('case')} in {first.get('file')}: ")

@@ -192,7 +192,7 @@ def test_reporter_does_not_import_torch():
 
 
 def test_header_marks_other_data(tmp_path, capsys):
-    canonical, other, old = (record("svm-bf16", 0, 80) for _ in range(3))
+    canonical, other, old = (record("svm-bf16", seed, 80) for seed in range(3))
     canonical["extra_info"]["data_canonical"] = True
     other["extra_info"]["data_canonical"] = False
     paths = [write(tmp_path / f"{name}.json", [b]) for name, b in (("c", canonical), ("o", other), ("n", old))]
