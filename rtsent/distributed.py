@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import warnings
 from typing import Any
 
 import pytest
@@ -38,27 +39,42 @@ def worker_count() -> int:
 
 
 def is_controller(config: pytest.Config) -> bool:
-    """The xdist controller: it runs no case, it collects the workers' reports."""
-    return worker_id() is None and getattr(config.option, "numprocesses", None) not in (None, 0)
+    """The xdist controller (-n N, or --dist with --tx): it runs no case, it collects the workers' reports."""
+    distributing = getattr(config.option, "dist", "no") not in (None, "no")
+    return worker_id() is None and distributing and not config.getoption("collectonly", False)
+
+
+def case_id_of(nodeid: str) -> str:
+    """The case id in a node id: `bench/test_methods.py::test_method[svm-fp32-seed0]@frozen-features` ->
+    `svm-fp32-seed0` (xdist's --dist loadgroup appends the group to the node id)."""
+    return nodeid.split("@", 1)[0].rsplit("[", 1)[-1].rstrip("]")
 
 
 def pin_device(devices: list[int]) -> str | None:
-    """In a worker, make one GPU the only visible one, before any CUDA call; returns the index chosen.
-    `devices`: --rtsent-devices (empty: nothing pinned here; `worker_device` picks among all)."""
+    """In a worker, make one GPU the only visible one, before any CUDA call; returns what
+    CUDA_VISIBLE_DEVICES was set to. `devices`: --rtsent-devices, indices into the devices this job may
+    see (a CUDA_VISIBLE_DEVICES set by Slurm or a container is respected); empty: nothing pinned here.
+    A worker restarted after a crash has a new id and may land on a device another worker uses."""
     worker = worker_id()
     if worker is None or not devices:
         return None
-    chosen = str(devices[int(worker.removeprefix("gw")) % len(devices)])
+    index = devices[int(worker.removeprefix("gw")) % len(devices)]
+    visible = [v for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+    if visible and index >= len(visible):
+        raise ValueError(
+            f"--rtsent-devices index {index} is past the {len(visible)} visible devices ({','.join(visible)})"
+        )
+    chosen = visible[index] if visible else str(index)
     os.environ["CUDA_VISIBLE_DEVICES"] = chosen
     return chosen
 
 
-def worker_device(device: Any) -> Any:
-    """On CUDA without --rtsent-devices, worker i takes device i mod the device count."""
+def worker_device(device: Any, pinned: str | None) -> Any:
+    """On CUDA without --rtsent-devices (`pinned` None), worker i takes visible device i mod their count."""
     import torch
 
     worker = worker_id()
-    if worker is None or device.type != "cuda" or os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
+    if worker is None or device.type != "cuda" or pinned is not None:
         return device
     return torch.device("cuda", int(worker.removeprefix("gw")) % torch.cuda.device_count())
 
@@ -68,16 +84,22 @@ def threads_per_worker(cores: int) -> int:
     return max(1, cores // worker_count())
 
 
-def worker_facts(device: Any, devices: list[int]) -> dict[str, Any]:
-    """What a worker's records say about where and beside whom they ran."""
+def worker_facts(device: Any, devices: list[int], pinned: str | None) -> dict[str, Any]:
+    """What a worker's records say about where and beside whom they ran: `contended` whenever other
+    workers ran beside it (they share the cores, the tokenizer and scikit-learn's work, the memory
+    bandwidth), `device_shared` when, on CUDA, more workers than devices."""
     import torch
 
     workers = worker_count()
-    if device.type == "cuda":  # several workers on one GPU share it; one GPU each do not
-        shared = workers > (len(devices) if devices else torch.cuda.device_count())
-    else:
-        shared = workers > 1  # CPU workers share the machine's cores and memory bandwidth
-    return {"worker": worker_id(), "workers": workers, "torch_threads": torch.get_num_threads(), "contended": shared}
+    shared_device = device.type == "cuda" and workers > (len(devices) if devices else torch.cuda.device_count())
+    return {
+        "worker": worker_id(),
+        "workers": workers,
+        "torch_threads": torch.get_num_threads(),
+        "contended": workers > 1,
+        "device_shared": shared_device,
+        "cuda_visible_devices": pinned,  # what --rtsent-devices pinned this worker to (None: not pinned)
+    }
 
 
 def benchmark_entry(record: dict[str, Any], nodeid: str) -> dict[str, Any]:
@@ -87,6 +109,7 @@ def benchmark_entry(record: dict[str, Any], nodeid: str) -> dict[str, Any]:
     stats = dict.fromkeys(("min", "max", "mean", "median", "q1", "q3", "ld15iqr", "hd15iqr", "total"), seconds)
     stats |= {"stddev": 0.0, "iqr": 0.0, "rounds": 1, "iterations": 1, "outliers": "0;0"}
     stats |= {"iqr_outliers": 0, "stddev_outliers": 0, "ops": 1 / seconds if seconds > 0 else 0.0}
+    nodeid = nodeid.split("@", 1)[0]  # as a run in one process names it
     name = nodeid.rsplit("::", 1)[-1]
     return {
         "group": None,
@@ -147,19 +170,26 @@ class Controller:
     def _crashed(self, report: pytest.TestReport) -> dict[str, Any]:
         from rtsent.runner import identity_fields
 
-        case = report.nodeid.rsplit("[", 1)[-1].rstrip("]")
+        case = case_id_of(report.nodeid)
         configs = {c.case_id: c for c in self.session.grid()}
         first = (str(report.longrepr).strip().splitlines() or ["worker crashed"])[0]
-        record = identity_fields(configs[case]) if case in configs else {"case": case}
-        return {**record, "status": "error", "message": f"worker crashed while running the case: {first}"}
+        config = configs[case]  # the controller's grid is the workers' grid
+        return {
+            **identity_fields(config),
+            "status": "error",
+            "message": f"worker crashed while running the case: {first}",
+        }
 
     def _add(self, nodeid: str, record: dict[str, Any]) -> None:
         self.entries[nodeid] = benchmark_entry(record, nodeid)
         self.session.records.append(record)
         if self.session.records_path:
-            from rtsent.records import write_records
+            from rtsent.records import RecordsError, write_records
 
-            write_records(self.session.records_path, self.session.records, self.machine_info())
+            try:
+                write_records(self.session.records_path, self.session.records, self.machine_info())
+            except (OSError, RecordsError) as error:  # one file not written must not stop every worker
+                warnings.warn(f"rtsent: --rtsent-records not written: {error}", stacklevel=1)
 
     def machine_info(self) -> dict[str, Any]:
         """pytest-benchmark's machine facts with rtsent's, gathered once (py-cpuinfo takes about a second)."""

@@ -188,5 +188,7 @@ def configure_threads() -> int:
     so their pool does not fight the training threads."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     physical = psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):  # a job allowed fewer CPUs (Slurm, taskset, containers) gets those
+        physical = min(physical, len(os.sched_getaffinity(0)))
     torch.set_num_threads(physical)
     return physical

@@ -94,6 +94,7 @@ class Session:
     progress_sink: Any = field(default=None, repr=False)  # set when pytest's terminal is up; None: silent
     save_dir: str = ""  # --rtsent-save: each case's artifacts in save_dir/case_id
     devices: list[int] = field(default_factory=list)  # --rtsent-devices: one per xdist worker
+    pinned_device: str | None = None  # what this worker's CUDA_VISIBLE_DEVICES was set to
     resume_path: str = ""
     resume: dict[str, dict[str, Any]] = field(default_factory=dict)
     bench: Any = field(default=None, repr=False)
@@ -201,8 +202,8 @@ class Session:
                     progress.close()
             if rejected:
                 result.record["resume_rejected"] = rejected
-        if worker_id() is not None:
-            result.record.update(worker_facts(self.bench.device, self.devices))
+            if worker_id() is not None:  # run here, now (a resumed record keeps where it ran)
+                result.record.update(worker_facts(self.bench.device, self.devices, self.pinned_device))
         self.records.append(result.record)
         if self.records_path and worker_id() is None:  # under xdist the controller writes the merged file
             write_records(self.records_path, self.records, {"rtsent": self.bench.facts})
@@ -241,7 +242,7 @@ def _listed_once(option: str, text: str, given: list[str], means: list[Any], wha
         seen[meaning] = entry
 
 
-def parse_options(get: Any) -> Session:
+def parse_options(get: Any, *, pinned: str | None = None) -> Session:
     """Build the session from `get(name)` -> option string; one-line ValueError on a bad value."""
     from rtsent.distributed import worker_device
     from rtsent.floors import default_floors_path, load_floors
@@ -270,7 +271,7 @@ def parse_options(get: Any) -> Session:
                 f"unknown precision {precision!r} in --rtsent-precisions; valid: {', '.join(PRECISIONS)}, {MIXED}"
             )
     devices = _devices(get("devices"))
-    device = worker_device(pick_device())
+    device = worker_device(pick_device(), pinned)
     resolved = [resolve_precision(precision, device)[0] for precision in precisions]
     mixed_is = f", which is {resolve_precision(MIXED, device)[0]} on this {device.type}"
     _listed_once("precisions", get("precisions"), precisions, resolved, "precision", mixed_is)
@@ -319,6 +320,7 @@ def parse_options(get: Any) -> Session:
         records_path=get("records"),
         save_dir=get("save"),
         devices=devices,
+        pinned_device=pinned,
         progress=get("progress"),
         resume_path=get("resume"),
         resume=resume,
@@ -353,8 +355,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's --dist loadgroup runs a group on one worker")
     try:
-        distributed.pin_device(_devices(config.getoption("--rtsent-devices")))  # before any CUDA call
-        config._rtsent = parse_options(lambda name: config.getoption(f"--rtsent-{name}"))
+        pinned = distributed.pin_device(_devices(config.getoption("--rtsent-devices")))  # before any CUDA call
+        config._rtsent = parse_options(lambda name: config.getoption(f"--rtsent-{name}"), pinned=pinned)
         config._rtsent.grid()  # case ids that come out twice (a sweep's values) fail now, not at collection
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None

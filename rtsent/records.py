@@ -227,7 +227,7 @@ def pooling_error(records: list[dict[str, Any]]) -> str | None:
     """Why these records (each with its `file`) cannot be reported together, or None: the same case
     twice, or records of one row whose inputs differ (POOL_KEYS; a field a record lacks is not compared)."""
     cases: dict[tuple, dict[str, Any]] = {}
-    rows: dict[tuple, dict[str, Any]] = {}
+    rows: dict[tuple, dict[str, dict[str, Any]]] = {}  # row -> field -> the first record that has it
     for record in records:
         key = (record.get("profile"), record.get("model"), record.get("case"))
         if key in cases:
@@ -237,12 +237,14 @@ def pooling_error(records: list[dict[str, Any]]) -> str | None:
                 f"(to compare two runs of it, pass one with --baseline)"
             )
         cases[key] = record
-        first = rows.setdefault((record.get("profile"), record.get("model"), record.get("row")), record)
+        firsts = rows.setdefault((record.get("profile"), record.get("model"), record.get("row")), {})
         for field in POOL_KEYS:
-            old, new = _dig(first, field), _dig(record, field)
-            if any(v is _MISSING or v is None or (isinstance(v, float) and math.isnan(v)) for v in (old, new)):
+            new = _dig(record, field)
+            if _unrecorded(new):
                 continue  # not recorded (an older file, a case that failed early): nothing to compare
-            differences = _differences(field, old, new)
+            first = firsts.setdefault(field, record)
+            differences = [d for d in _differences(field, _dig(first, field), new) if "missing" not in d]
+            differences = [d for d in differences if not d.startswith("recipe.notes ")]  # free text
             if differences:
                 detail = differences[0].replace("(old ", f"({first.get('case')} in {first.get('file')}: ")
                 detail = detail.replace(", now ", f"; {record.get('case')} in {record.get('file')}: ")
@@ -254,6 +256,10 @@ def pooling_error(records: list[dict[str, Any]]) -> str | None:
 
 
 _MISSING = object()
+
+
+def _unrecorded(value: Any) -> bool:
+    return value is _MISSING or value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _dig(record: dict[str, Any], dotted: str) -> Any:

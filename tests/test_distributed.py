@@ -31,7 +31,8 @@ def bench(tmp_path, name, *args, env=None):
 def measured(record):
     """What a case computed (not its times, memory or where it ran)."""
     timing = ("_s", "_ms", "_bytes", "_flops", "per_s", "utilization")
-    skip = {"worker", "workers", "torch_threads", "contended", "machine", "case_time_s"}
+    skip = {"worker", "workers", "torch_threads", "contended", "device_shared", "cuda_visible_devices", "machine"}
+    skip.add("case_time_s")
     out = {k: v for k, v in record.items() if not k.endswith(timing) and k not in skip}
     out["curve"] = [{k: v for k, v in p.items() if not k.endswith(timing)} for p in record.get("curve", [])]
     return out
@@ -81,14 +82,21 @@ def test_a_killed_worker_loses_only_its_case(tmp_path):
     env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
     records = tmp_path / "records.json"
     proc, merged, _ = bench(
-        tmp_path, "killed", *SMOKE, "-n", "2", "-p", "rtsent_killer", f"--rtsent-records={records}", env=env
+        tmp_path,
+        "killed",
+        *SMOKE,
+        *("-n", "2", "-p", "rtsent_killer", f"--rtsent-records={records}"),
+        env=env,
     )
     assert proc.returncode == 1  # the crashed case fails the run
     cases = {b["extra_info"]["case"]: b["extra_info"] for b in merged["benchmarks"]}
-    # svm, head, full, tfidf: 3 finished beside the killed one
+    # svm, head, full, tfidf: 3 finished beside the killed one. (Under --dist loadgroup a worker killed
+    # inside a group left xdist 3.8 waiting for the group's other cases: not tested that way.)
     assert len(cases) == 4 and {r["status"] for c, r in cases.items() if not c.startswith("full")} == {"passed"}
     dead = cases["full-lr1e-3-fp32-seed0"]
     assert dead["status"] == "error" and "crashed while running" in dead["message"] and dead["method"] == "full"
+    assert all("@" not in b["name"] and "@" not in b["fullname"] for b in merged["benchmarks"])
+    assert main([str(tmp_path / "killed.json"), "--no-pairs"]) == 0  # the dead case is a well-formed record
     assert len(json.loads(records.read_text())["benchmarks"]) == 4  # the records file too
 
 

@@ -220,6 +220,12 @@ def test_merged_files_pool_only_the_same_experiment(tmp_path, capsys):
     other["extra_info"]["model_identity"] = "sha256:def"
     other["extra_info"]["recipe"] = {"epochs": 2}
     moved = write(tmp_path / "moved.json", [other])
+    # a field one file lacks (a hyperparameter added later, with its default) or free-text notes: not a difference
+    newer = record("svm-bf16", 2, 82)
+    newer["extra_info"]["method_params"] = {"C": 1.0, "standardize": True}
+    older = record("svm-bf16", 3, 82)
+    older["extra_info"]["method_params"] = {"C": 1.0}
+    assert main([write(tmp_path / "n.json", [newer]), write(tmp_path / "o.json", [older]), "--no-pairs"]) == 0
     assert main([a, moved]) == 2
     err = capsys.readouterr().err
     assert (
