@@ -256,7 +256,16 @@ def _serve(
             if getattr(method, "uses_backbone", True):
                 task.backbone.tokenizer.save_pretrained(save_to)
         batch_size = config.recipe.eval_batch_size
-        record.update(measure_serving(method, task, precision=config.precision, batch_size=batch_size, save_to=save_to))
+        record.update(
+            measure_serving(
+                method,
+                task,
+                precision=config.precision,
+                batch_size=batch_size,
+                evaluated=record["val_predictions"],
+                save_to=save_to,
+            )
+        )
     except torch.OutOfMemoryError:
         raise  # the device, not serving, is out of room: the case's `oom` status says so
     except Exception as error:

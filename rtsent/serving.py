@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rtsent.curves import bits
 from rtsent.workbench import Task
 
 LATENCY_SAMPLE = 200  # validation sentences timed one at a time: the same rows for every method
@@ -122,19 +123,20 @@ def merge_check(method: Any, merged: Any, task: Task, *, batch_size: int, precis
 
 
 def measure_serving(
-    method: Any, task: Task, *, precision: str, batch_size: int, save_to: Path | None = None
+    method: Any, task: Task, *, precision: str, batch_size: int, evaluated: str, save_to: Path | None = None
 ) -> dict[str, Any]:
     """Every serving figure of a fitted method as record fields; `save_to` keeps its artifacts there
     (else they are written to a temporary folder, measured and removed).
 
     Fields: latency_p50_ms, latency_p95_ms (ms per sentence at batch 1), throughput_sent_per_s,
-    served_matches_eval (the served labels equal `predict(task, "validation")`), stored_bytes,
+    served_matches_eval (the served labels equal `evaluated`, the validation predictions the evaluation
+    recorded as a 0/1 string: not predicted a second time), stored_bytes,
     base_model_bytes (None without a base model), stored_share (stored / base); for a method with
     `mergeable = True` the same speed figures prefixed `merged_` and `merge_check`'s fields.
     """
     record = speed(method, task, batch_size=batch_size)
     served = record.pop("_served_predictions")
-    record["served_matches_eval"] = bool(np.array_equal(served, method.predict(task, "validation")))
+    record["served_matches_eval"] = bits(served) == evaluated
     record["stored_bytes"] = stored_bytes(method, keep_in=save_to)
     base = task.bench.base_model_bytes(task.backbone) if getattr(method, "uses_backbone", True) else None
     record["base_model_bytes"] = base
