@@ -29,6 +29,20 @@ RECORD_PROPERTY = "rtsent_record"
 FROZEN_GROUP = "frozen-features"
 
 
+def forget_inherited_worker(config: pytest.Config) -> None:
+    """A run started from inside another run's xdist worker (a test suite under -n that runs the bench in a
+    subprocess) inherits that worker's PYTEST_XDIST_WORKER*; it is not a worker of its own (xdist gives its
+    real workers `config.workerinput`), so those variables are dropped here and for its children."""
+    if hasattr(config, "workerinput"):
+        return
+    inherited = {
+        name: os.environ.pop(name)
+        for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT")
+        if name in os.environ
+    }
+    config.add_cleanup(lambda: os.environ.update(inherited))  # an in-process run hands them back to its host
+
+
 def worker_id() -> str | None:
     """ "gw0", "gw1", ... in an xdist worker; None in the controller or a plain run."""
     return os.environ.get("PYTEST_XDIST_WORKER")
@@ -165,13 +179,17 @@ class Controller:
             self._add(report.nodeid, json.loads(properties[RECORD_PROPERTY]))
         elif report.failed and report.when == "???" and report.nodeid not in self.entries:
             # xdist's report for a worker that died mid-case (killed, out of memory): the case is lost
-            self._add(report.nodeid, self._crashed(report))
+            record = self._crashed(report)
+            if record is not None:
+                self._add(report.nodeid, record)
 
-    def _crashed(self, report: pytest.TestReport) -> dict[str, Any]:
+    def _crashed(self, report: pytest.TestReport) -> dict[str, Any] | None:
         from rtsent.runner import identity_fields
 
         case = case_id_of(report.nodeid)
         configs = {c.case_id: c for c in self.session.grid()}
+        if case not in configs:  # not a case of the grid (a unit test run under -n): pytest reports it
+            return
         first = (str(report.longrepr).strip().splitlines() or ["worker crashed"])[0]
         config = configs[case]  # the controller's grid is the workers' grid
         return {

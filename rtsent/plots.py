@@ -110,6 +110,7 @@ def sweep_png(selections: list) -> bytes:
             axis.set_xticks(xs, [str(v) for v in values])
         elif key in ("lr", "C", "head_lr", "weight_decay") and min(values) > 0:
             axis.set_xscale("log")
+            axis.xaxis.set_minor_formatter("")  # within one decade matplotlib labels minor ticks: they overlap
         axis.set_title(f"{selection.group[2]} ({selection.group[3]})", fontsize=10)
         axis.set_xlabel(key)
         axis.set_ylabel("val accuracy")
@@ -128,8 +129,12 @@ def curves_png(selections: list) -> bytes:
 
     lines = [(s, curve_series(s)) for s in selections]
     lines = [(s, line) for s, line in lines if line]
-    plt, figure, axes = _figure(1, max(1, len(lines)), "rtsent: learning curves of the selected configurations")
-    for axis, (selection, line) in zip(axes[0], lines, strict=False):
+    columns = max(1, min(4, len(lines)))  # rows of 4 panels, as the sweep figure, so ten methods stay legible
+    plt, figure, axes = _figure(
+        max(1, -(-len(lines) // columns)), columns, "rtsent: learning curves of the selected configurations"
+    )
+    flat = axes.ravel()
+    for axis, (selection, line) in zip(flat, lines, strict=False):
         axis.errorbar(
             [e for e, _, _ in line], [m for _, m, _ in line], yerr=[s for _, _, s in line], fmt="o-", ms=3, capsize=2
         )
@@ -141,6 +146,9 @@ def curves_png(selections: list) -> bytes:
         axis.set_ylabel("val accuracy (mean ± std over seeds)")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8, loc="lower right")
+    for axis in flat[len(lines) :]:
+        axis.set_visible(False)
     if not lines:
-        axes[0, 0].text(0.5, 0.5, "no learning curve among the selections", ha="center", va="center")
+        flat[0].set_visible(True)
+        flat[0].text(0.5, 0.5, "no learning curve among the selections", ha="center", va="center")
     return _png(plt, figure)

@@ -349,11 +349,19 @@ def _load_sweep(text: str) -> dict[str, list[Any]]:
         raise ValueError(str(error)) from None
 
 
+def _runs_bench(config: pytest.Config) -> bool:
+    """Whether this run names the bench (`pytest bench/ ...`), not only the unit tests of `testpaths`."""
+    bench = (config.rootpath / "bench").resolve()
+    paths = [Path(arg.split("::", 1)[0]) for arg in config.args]
+    return any(bench == p or bench in p.parents for p in ((config.invocation_params.dir / q).resolve() for q in paths))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Check every option now, so a typo fails in a second rather than an hour into the grid."""
     from rtsent import distributed
 
     config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's --dist loadgroup runs a group on one worker")
+    distributed.forget_inherited_worker(config)
     try:
         pinned = distributed.pin_device(_devices(config.getoption("--rtsent-devices")))  # before any CUDA call
         config._rtsent = parse_options(lambda name: config.getoption(f"--rtsent-{name}"), pinned=pinned)
@@ -364,7 +372,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(distributed.Worker(config._rtsent), "rtsent-worker")
     if distributed.is_controller(config):
         config.pluginmanager.register(distributed.Controller(config, config._rtsent), "rtsent-controller")
-        if config.getoption("dist", "no") != "loadgroup":
+        if config.getoption("dist", "no") != "loadgroup" and _runs_bench(config):
             warnings.warn(
                 "rtsent: with -n, pass --dist loadgroup so that svm and head share one worker's frozen pass",
                 stacklevel=1,

@@ -1,6 +1,7 @@
 """The grid across processes (pytest-xdist) and shards (pytest-split), merged into one result file."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -43,12 +44,16 @@ SMOKE = ["--rtsent-profile=smoke", "--rtsent-methods=svm,head,full,tfidf"]
 
 
 def test_two_workers_give_the_records_of_one_process_in_one_merged_file(tmp_path, capsys):
-    proc, alone, _ = bench(tmp_path, "alone", *SMOKE)
+    # Both runs start as if from inside another run's xdist worker (this suite under -n): what they inherit
+    # must not make the plain run a "worker" nor keep the -n 2 controller from writing the merged file.
+    env = {**os.environ, "PYTEST_XDIST_WORKER": "gw7", "PYTEST_XDIST_WORKER_COUNT": "8"}
+    proc, alone, _ = bench(tmp_path, "alone", *SMOKE, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    proc, spread, out = bench(tmp_path, "spread", *SMOKE, "-n", "2", "--dist", "loadgroup")
+    proc, spread, out = bench(tmp_path, "spread", *SMOKE, "-n", "2", "--dist", "loadgroup", env=env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     by_case = {b["extra_info"]["case"]: b["extra_info"] for b in spread["benchmarks"]}
     solo = {b["extra_info"]["case"]: b["extra_info"] for b in alone["benchmarks"]}
+    assert all(r.get("worker") is None and not r.get("contended") for r in solo.values())
     assert set(by_case) == set(solo) and len(by_case) == len(spread["benchmarks"])
     for case, record in by_case.items():
         assert measured(record) == measured(solo[case]), case  # metrics, predictions, curves, parameters
@@ -79,7 +84,7 @@ def test_a_killed_worker_loses_only_its_case(tmp_path):
             """
         )
     )
-    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     records = tmp_path / "records.json"
     proc, merged, _ = bench(
         tmp_path,

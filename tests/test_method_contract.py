@@ -15,7 +15,7 @@ from rtsent.measuring import pick_device, resolve_precision
 from rtsent.methods import CASE_ARGUMENTS, METHODS, TAKES_LR, method_params
 from rtsent.methods.nbsvm import NBSVM
 from rtsent.methods.tfidf import TfidfLogistic
-from rtsent.profiles import Recipe, get_profile
+from rtsent.profiles import PROFILES, QUICK_OTHERS, Recipe, get_profile
 from rtsent.workbench import Workbench
 
 SMOKE = get_profile("smoke")
@@ -53,6 +53,24 @@ def test_every_method_takes_the_same_case_arguments():
         assert set(CASE_ARGUMENTS) <= set(parameters), name
         assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for n, p in parameters.items() if n != "self"), name
     assert TAKES_LR == {"head", "full", "lora", "dora", "ia3", "prompt", "bitfit"}
+
+
+def test_every_profile_runs_every_registered_method():
+    # A method added to the registry but to no grid would never be measured; `quick` (the CI gate) keeps
+    # the study's methods and QUICK_OTHERS, the rest keep every one.
+    study = {"svm", "head", "full", "lora"}
+    for name, profile in PROFILES.items():
+        expected = study | set(QUICK_OTHERS) if name == "quick" else set(METHODS)
+        assert {entry.method for entry in profile.grid} == expected, name
+        assert expected <= set(profile.recipes), name  # no method silently on Recipe()'s defaults
+    seed = [(e.method, e.lr, e.precision) for e in PROFILES["seed"].grid[:5]]  # the study's own grid, first
+    assert seed == [
+        ("svm", None, "fp32"),
+        ("head", 2e-5, "fp32"),
+        ("full", 2e-5, "fp32"),
+        ("lora", 2e-5, "mixed"),
+        ("lora", 2e-4, "mixed"),
+    ]
 
 
 @pytest.mark.parametrize("name", list(METHODS))

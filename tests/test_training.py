@@ -136,3 +136,17 @@ def test_train_tells_its_callbacks_every_step_and_epoch_in_order():
         ("epoch", 2, 8, True),
     ]
     assert events.index(("epoch", 0, 3, True)) == events.index(steps[2]) + 1
+
+
+@pytest.mark.parametrize("omp, expected", [("1", 1), ("", None), ("0", None), ("two", None)])
+def test_threads_follow_omp_num_threads_where_set(monkeypatch, omp, expected):
+    from rtsent.measuring import configure_threads
+
+    before = torch.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    try:
+        cores = configure_threads()
+        # set: obeyed; unset, zero or not a number: the cores this process may use
+        assert torch.get_num_threads() == (expected or cores)
+    finally:
+        torch.set_num_threads(before)
