@@ -26,7 +26,7 @@ print("torch", torch.__version__, "cuda", torch.version.cuda, "transformers", tr
       "peft", peft.__version__, "datasets", datasets.__version__, "sklearn", sklearn.__version__)' | tee -a "$log"
 
 start=$(date +%s%N)
-study=(--rtsent-methods=svm,head,full,lora -k "not all-linear")
+study=(--rtsent-methods=svm,head,full,lora -k "not target_modules")  # not LoRA on all-linear
 python3 -m pytest "${common[@]}" "${study[@]}" --rtsent-records="$out/study.records.json" --benchmark-json="$out/study.json" \
     2>&1 | tee -a "$log"
 echo "run 1 (five study cases): $(( ($(date +%s%N) - start) / 1000000 )) ms including process start" | tee -a "$log"
