@@ -219,9 +219,12 @@ class Controller:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """The merged document, pytest-benchmark-shaped, where --benchmark-json points."""
-        handle = getattr(self.config.option, "benchmark_json", None)
-        if handle is None:
+        target = getattr(self.config.option, "benchmark_json", None)
+        if target is None:
             return
+        if hasattr(target, "close"):  # pytest-benchmark < 5.3 opened (and emptied) it at option parsing
+            target.close()
+            target = target.name
         from rtsent.records import write_atomic
 
         document = {
@@ -231,8 +234,7 @@ class Controller:
             "datetime": datetime.datetime.now(datetime.UTC).isoformat(),
             "version": _benchmark_version(),
         }
-        handle.close()  # opened (and emptied) by pytest-benchmark's option parsing; replaced atomically here
-        write_atomic(handle.name, json.dumps(document, indent=1, default=str))
+        write_atomic(target, json.dumps(document, indent=1, default=str))
 
 
 def _benchmark_version() -> str:
