@@ -183,14 +183,20 @@ def machine_facts(device: torch.device) -> dict[str, Any]:
     return facts
 
 
+def available_cores() -> int:
+    """Physical cores this process may use: a job allowed fewer CPUs (Slurm, taskset, containers) gets those."""
+    physical = psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        physical = min(physical, len(os.sched_getaffinity(0)))
+    return physical
+
+
 def configure_threads() -> int:
     """torch threads = physical cores (hyper-threads slow matmuls), or OMP_NUM_THREADS where it is set
     to a positive integer (a job sharing the machine with others, as torch itself reads it); tokenizers
     stay single-threaded so their pool does not fight the training threads. Returns the cores available."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    physical = psutil.cpu_count(logical=False) or os.cpu_count() or 1
-    if hasattr(os, "sched_getaffinity"):  # a job allowed fewer CPUs (Slurm, taskset, containers) gets those
-        physical = min(physical, len(os.sched_getaffinity(0)))
+    physical = available_cores()
     asked = os.environ.get("OMP_NUM_THREADS", "")
     torch.set_num_threads(int(asked) if asked.isdigit() and int(asked) > 0 else physical)
     return physical

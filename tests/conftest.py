@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from rtsent.data import PACKAGED_DATA_FOLDER
+from rtsent.distributed import threads_per_worker
+from rtsent.measuring import available_cores
 
 pytest_plugins = ("pytester",)
 
@@ -13,8 +15,7 @@ pytest_plugins = ("pytester",)
 # the cores: OpenMP threads of two processes each sized to the whole machine spin against each other and
 # run several times slower than either alone.
 if "PYTEST_XDIST_WORKER" in os.environ and "OMP_NUM_THREADS" not in os.environ:
-    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    os.environ["OMP_NUM_THREADS"] = str(max(1, _cores // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+    os.environ["OMP_NUM_THREADS"] = str(threads_per_worker(available_cores()))
 
 
 @pytest.fixture(scope="session")
