@@ -158,6 +158,7 @@ def load_backbone(source: str = DEFAULT_MODEL, *, lora_targets: tuple[str, ...] 
         raise BackboneSourceError(
             f"model {name!r} is a {model_type!r}; rtsent supports the architectures {sorted(HEAD_MODULES)}"
         )
+    _check_tokenizer_files(name, tokenizer_location or location, tokenizer)
     return Backbone(
         source=source,
         location=location,
@@ -169,6 +170,22 @@ def load_backbone(source: str = DEFAULT_MODEL, *, lora_targets: tuple[str, ...] 
         lora_targets=tuple(targets),
         head_modules=HEAD_MODULES[model_type],
     )
+
+
+def _check_tokenizer_files(name: str, location: str, tokenizer: Any) -> None:
+    """A folder must hold its tokenizer's files: without them transformers builds the config's tokenizer
+    class with no vocabulary (its special tokens only), which maps every word to [UNK] and trains at chance.
+    A hub id is not checked here: the hub (or its cache) fails the load itself when the files are missing."""
+    folder = Path(location)
+    if not folder.is_dir():
+        return
+    # tokenizer.json (a fast tokenizer), or the files the tokenizer class reads its vocabulary from
+    wanted = dict.fromkeys(["tokenizer.json", *getattr(tokenizer, "vocab_files_names", {}).values()])
+    if not any((folder / file).is_file() for file in wanted):
+        raise BackboneSourceError(
+            f"model folder {name!r} has no tokenizer files (none of {', '.join(wanted)}); its tokenizer would map "
+            f"every word to the unknown token: save the tokenizer beside the model (tokenizer.save_pretrained(folder))"
+        )
 
 
 def _identity(location: str, config: Any, has_weights: bool) -> str:

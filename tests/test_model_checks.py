@@ -107,6 +107,20 @@ def test_model_source_problems_are_one_line(tmp_path, make, message):
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_folder_without_tokenizer_files_is_refused(tmp_path):
+    # weights and config but no tokenizer: transformers would build a 5-token BertTokenizer (every word [UNK])
+    save_model(tmp_path / "m")
+    for file in ("tokenizer.json", "vocab.txt", "tokenizer_config.json"):
+        (tmp_path / "m" / file).unlink(missing_ok=True)
+    for source in (str(tmp_path / "m"), f"random:{tmp_path / 'm'}"):
+        with pytest.raises(BackboneSourceError) as caught:
+            load_backbone(source)
+        assert "has no tokenizer files (none of tokenizer.json, vocab.txt)" in str(caught.value)
+        assert "\n" not in str(caught.value)
+    # a built-in architecture takes the packaged vocabulary: still 30,522 word pieces, not [UNK] alone
+    assert len(load_backbone("random:tiny-bert").tokenizer) == 30_522
+
+
 def test_recipe_longer_than_the_positions_is_refused(tmp_path):
     save_model(tmp_path / "m", max_position_embeddings=600)
     backbone = checked(tmp_path / "m")
