@@ -14,7 +14,9 @@ file and the row.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,29 +41,57 @@ CANONICAL_SPLIT_HASHES = {
 }
 
 
+@dataclass
+class LoadedData:
+    """The full splits of a source and what loading them found."""
+
+    splits: DatasetDict
+    # how the text files were decoded ("utf-8", "latin-1"; rt-polarity files of two encodings name each);
+    # None for a hub dataset, which `datasets` decodes
+    encoding: str | None
+    duplicates: dict[str, int]  # `cross_split_duplicates` of the full splits
+
+
 def load_splits(
     source: str = HUB_DATASET, *, max_train_samples: int | None = None, sample_seed: int = 0
 ) -> DatasetDict:
     """The three splits from `source`: `rt-polarity` (packaged), a folder of rt-polarity files or split
-    files, else a hub id. Raises `DataSourceError` (one line) for a source that cannot give them or
-    holds a bad row (see the module docstring) or a split with one label only.
+    files, else a hub id. Raises `DataSourceError` (one line) for a source that cannot give them (see
+    `load_data`).
 
     `max_train_samples` keeps a stratified sample of the training split drawn with `sample_seed`
     (the splits are ordered by label, so a prefix would hold one class only); see `stratified_sample`.
     """
+    splits = load_data(source).splits
+    if max_train_samples is not None:
+        splits["train"] = stratified_sample(splits["train"], max_train_samples, seed=sample_seed)
+    return splits
+
+
+def load_data(source: str = HUB_DATASET) -> LoadedData:
+    """The full splits of `source` with their encoding and cross-split duplicates. Raises
+    `DataSourceError` (one line) for a source that cannot give them: a folder holding more than one
+    file for a split (two formats, or rt-polarity files beside split files), a bad row (see the
+    module docstring), a split with one label only, or splits sharing too many texts (`check_leakage`)."""
     path = PACKAGED_DATA_FOLDER if source == PACKAGED_DATA else Path(source).expanduser()
     if path.is_dir():
         names = {p.name for p in path.iterdir()}
-        if any(name in names for name in POLARITY_FILES):
-            splits = _from_polarity_files(path)
-        else:
-            splits = _from_split_files(path)
+        polarity = [name for name in POLARITY_FILES if name in names]
+        split_files = sorted(
+            f"{split}{ext}" for split in SPLITS for ext in SPLIT_FILE_FORMATS if f"{split}{ext}" in names
+        )
+        if polarity and split_files:
+            raise DataSourceError(
+                f"data folder {str(path)!r} holds both rt-polarity files ({', '.join(polarity)}) and split files "
+                f"({', '.join(split_files)}); it must hold one or the other: move one set out"
+            )
+        splits, encoding = _from_polarity_files(path) if polarity else (_from_split_files(path), "utf-8")
     elif path.exists():
         raise DataSourceError(f"data source {source!r} is a file; expected a folder or a hub dataset id")
     elif source.startswith((".", "/", "~")):
         raise DataSourceError(f"data folder {source!r} does not exist")
     else:
-        splits = _from_hub(source)
+        splits, encoding = _from_hub(source), None
     for name in SPLITS:  # a one-class split would make svm fail and the other methods "pass"
         present = set(splits[name]["label"])
         if present != {0, 1}:
@@ -73,9 +103,36 @@ def load_splits(
             raise DataSourceError(
                 f"data {source!r}: the {name} split {held}; every split needs both 0 (neg) and 1 (pos)"
             )
-    if max_train_samples is not None:
-        splits["train"] = stratified_sample(splits["train"], max_train_samples, seed=sample_seed)
-    return splits
+    duplicates = cross_split_duplicates(splits)
+    check_leakage(source, splits, duplicates)
+    return LoadedData(splits, encoding, duplicates)
+
+
+# Leakage: a text in both the training and an evaluation split is answered from memory. Refused when
+# the texts two splits share are more than this share of the smaller split's rows: each shared text
+# can lift that split's accuracy by one row at most, so 1% bounds the lift at 1 point, within the
+# seed-to-seed spread; the canonical Rotten Tomatoes splits share none (tests/test_data.py).
+MAX_SHARED_SHARE = 0.01
+SPLIT_PAIRS = tuple(itertools.combinations(SPLITS, 2))  # train-validation, train-test, validation-test
+
+
+def cross_split_duplicates(splits: DatasetDict) -> dict[str, int]:
+    """{"train-validation": n, "train-test": n, "validation-test": n}: distinct texts found, exactly
+    (same characters), in both splits of each pair."""
+    texts = {name: set(splits[name]["text"]) for name in SPLITS}
+    return {f"{a}-{b}": len(texts[a] & texts[b]) for a, b in SPLIT_PAIRS}
+
+
+def check_leakage(source: str, splits: DatasetDict, duplicates: dict[str, int]) -> None:
+    """`DataSourceError` naming the first pair of splits whose shared texts exceed `MAX_SHARED_SHARE`."""
+    for a, b in SPLIT_PAIRS:
+        shared, smaller = duplicates[f"{a}-{b}"], min(len(splits[a]), len(splits[b]))
+        if shared > MAX_SHARED_SHARE * smaller:
+            raise DataSourceError(
+                f"data {source!r}: {shared} texts are in both the {a} and the {b} split ({shared / smaller:.1%} of "
+                f"the smaller split's {smaller} rows); at most {MAX_SHARED_SHARE:.0%} may be shared, as more "
+                f"leaks answers into evaluation: remove the duplicates from one split"
+            )
 
 
 def noncanonical_splits(splits: DatasetDict) -> list[str]:
@@ -84,15 +141,29 @@ def noncanonical_splits(splits: DatasetDict) -> list[str]:
     return [name for name in SPLITS if split_hash(splits[name]) != CANONICAL_SPLIT_HASHES[name]]
 
 
-def _from_polarity_files(folder: Path) -> DatasetDict:
-    """Rebuild the hub splits exactly as its loading script does (see the data folder's README)."""
-    lines = {}
+def polarity_encoding(data: bytes) -> str:
+    """How an rt-polarity file is decoded: UTF-8 when its bytes are valid UTF-8 (a byte-order mark is
+    dropped), else Latin-1, which decodes any byte, as the hub script reads the Cornell files (which are
+    not valid UTF-8, so the packaged files decode exactly as the hub's)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+
+
+def _from_polarity_files(folder: Path) -> tuple[DatasetDict, str]:
+    """Rebuild the hub splits exactly as its loading script does (see the data folder's README); also
+    the encoding the files were read with (`polarity_encoding`)."""
+    lines, encodings = {}, {}
     for name in POLARITY_FILES:
         file = folder / name
         if not file.is_file():
             raise DataSourceError(f"data folder {str(folder)!r} lacks {name!r}; it needs both {POLARITY_FILES}")
-        # Latin-1 decodes any byte, as the hub script reads it; universal newlines, then strip().
-        with open(file, encoding="latin-1") as handle:
+        encoding = polarity_encoding(file.read_bytes())
+        encodings[name] = encoding.removesuffix("-sig")
+        # universal newlines, then strip(), as the hub script reads them
+        with open(file, encoding=encoding) as handle:
             lines[name] = [line.strip() for line in handle.readlines()]
         if not lines[name]:
             raise DataSourceError(f"data file {str(file)!r} is empty")
@@ -112,13 +183,20 @@ def _from_polarity_files(folder: Path) -> DatasetDict:
         texts = pos[pos_slice] + neg[neg_slice]
         labels = [1] * len(pos[pos_slice]) + [0] * len(neg[neg_slice])
         out[split] = Dataset.from_dict({"text": texts, "label": labels}, features=FEATURES)
-    return DatasetDict(out)
+    if len(set(encodings.values())) == 1:
+        return DatasetDict(out), encodings[POLARITY_FILES[0]]
+    return DatasetDict(out), ", ".join(f"{name}: {encoding}" for name, encoding in encodings.items())
 
 
 def _from_split_files(folder: Path) -> DatasetDict:
     out = {}
     for split in SPLITS:
         found = [folder / f"{split}{ext}" for ext in SPLIT_FILE_FORMATS if (folder / f"{split}{ext}").is_file()]
+        if len(found) > 1:
+            raise DataSourceError(
+                f"data folder {str(folder)!r} holds the {split!r} split in {len(found)} files "
+                f"({', '.join(f.name for f in found)}); keep one file per split"
+            )
         if not found:
             wanted = ", ".join(f"{split}{ext}" for ext in SPLIT_FILE_FORMATS)
             raise DataSourceError(

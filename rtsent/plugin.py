@@ -427,15 +427,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         other = session.bench.noncanonical_splits(session.data)
         if other:  # not an error: any two-label data can be benchmarked, but not compared with published figures
             differ = f"{', '.join(other)} split{'s differ' if len(other) > 1 else ' differs'}"
-            line = (
+            _warn(
+                config,
                 f"rtsent: warning: data {session.data!r} are not the canonical Rotten Tomatoes splits ({differ} "
-                f"from rtsent.data.CANONICAL_SPLIT_HASHES); results are marked as other data (data_canonical: false)"
+                f"from rtsent.data.CANONICAL_SPLIT_HASHES); results are marked as other data (data_canonical: false)",
             )
-            reporter = config.pluginmanager.get_plugin("terminalreporter")
-            if reporter is None:
-                warnings.warn(line, stacklevel=1)
-            else:
-                reporter.write_line(line, yellow=True)
+        shared = {pair: n for pair, n in session.bench.data_facts(session.data).duplicates.items() if n}
+        if shared:  # below rtsent.data.MAX_SHARED_SHARE (more is refused at load): said, counted, not refused
+            counts = ", ".join(f"{pair}: {n}" for pair, n in shared.items())
+            _warn(
+                config,
+                f"rtsent: warning: data {session.data!r} have texts in two splits ({counts}); a shared text is "
+                f"answered from memory, so accuracy is that much too high; records count them (cross_split_duplicates)",
+            )
+
+
+def _warn(config: pytest.Config, line: str) -> None:
+    """A warning line on pytest's terminal (a Python warning where there is no terminal reporter)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        warnings.warn(line, stacklevel=2)
+    else:
+        reporter.write_line(line, yellow=True)
 
 
 @pytest.fixture(scope="session")

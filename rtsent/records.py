@@ -159,7 +159,8 @@ def check_record(record: dict[str, Any]) -> str | None:
             return f"{key} is not a string of 0 and 1"
     if all(isinstance(v, str) for v in bits) and len(bits[0]) != len(bits[1]):
         return f"val_predictions has {len(bits[0])} examples, val_labels {len(bits[1])}"
-    for key, kind in (("split_hashes", dict), ("accuracy_meaningful", bool), ("message", str), ("method", str)):
+    typed = (("split_hashes", dict), ("cross_split_duplicates", dict), ("data_encoding", str))
+    for key, kind in (*typed, ("accuracy_meaningful", bool), ("message", str), ("method", str)):
         value = record.get(key)
         if not _absent(value) and not isinstance(value, kind):
             return f"{key}={value!r} is not a{'n object' if kind is dict else ' ' + kind.__name__} or null"

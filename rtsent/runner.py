@@ -180,6 +180,8 @@ def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback, save_to: Pa
             model_type=backbone.model_type,
             split_hashes=task.split_hashes,
             data_canonical=task.data_canonical,  # full splits hash as the canonical Rotten Tomatoes splits
+            data_encoding=task.data_encoding,  # how the text files were decoded; None for a hub dataset
+            cross_split_duplicates=task.cross_split_duplicates,  # texts shared by two full splits, per pair
             train_rows=len(task.splits["train"]),
             head_replaced=list(backbone.head_replaced),
         )

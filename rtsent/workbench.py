@@ -11,12 +11,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from datasets import DatasetDict
 
 from rtsent.backbones import Backbone, check_backbone, load_backbone
 from rtsent.callbacks import Callback, as_callback
 from rtsent.data import (
     SPLITS,
-    load_splits,
+    LoadedData,
+    load_data,
     noncanonical_splits,
     split_hash,
     stratified_sample,
@@ -49,6 +51,9 @@ class Task:
     device: torch.device
     bench: Workbench = field(repr=False)
     data_canonical: bool = False  # the full splits are the canonical Rotten Tomatoes splits
+    data_encoding: str | None = None  # how the text files were decoded (rtsent.data.LoadedData)
+    # distinct texts shared by each pair of full splits (rtsent.data.cross_split_duplicates)
+    cross_split_duplicates: dict[str, int] = field(default_factory=dict)
 
     @property
     def pad_id(self) -> int:
@@ -99,6 +104,7 @@ class Workbench:
         self._backbones: dict[str, Backbone] = {}
         self._splits: dict[tuple, tuple[Any, dict[str, str]]] = {}
         self._noncanonical: dict[str, list[str]] = {}
+        self._loaded: dict[str, LoadedData] = {}  # the full splits' facts, per source
         self._tokenized: dict[tuple, Any] = {}
         self._ids: dict[tuple, list[list[int]]] = {}
         self._features: dict[tuple, Features] = {}
@@ -117,9 +123,11 @@ class Workbench:
         """(splits, split hashes), the training split cut to a stratified `max_train` rows (seed 0)."""
         key = (source, max_train)
         if key not in self._splits:
-            splits = load_splits(source)
-            # whether the data are the canonical ones is a property of the full splits, not of a sample
+            loaded = load_data(source)
+            splits = DatasetDict(loaded.splits)  # a sample below replaces train here, not in `loaded`
+            # whether the data are the canonical ones (or share texts) is a property of the full splits
             self._noncanonical[source] = noncanonical_splits(splits)
+            self._loaded[source] = loaded
             if max_train is not None:
                 splits["train"] = stratified_sample(splits["train"], max_train, seed=0)
             self._splits[key] = (splits, {name: split_hash(splits[name]) for name in SPLITS})
@@ -129,6 +137,10 @@ class Workbench:
         """The splits of `source` (loaded by `splits`) that differ from the canonical Rotten Tomatoes
         splits; empty for the canonical data."""
         return self._noncanonical[source]
+
+    def data_facts(self, source: str) -> LoadedData:
+        """What loading `source` (by `splits`) found: its encoding and cross-split duplicates."""
+        return self._loaded[source]
 
     def task(
         self,
@@ -146,8 +158,19 @@ class Workbench:
         if key not in self._tokenized:
             as_callback(callbacks).on_phase("tokenizing")
             self._tokenized[key] = tokenize(splits, backbone.tokenizer, max_length=max_length)
-        tokenized, canonical = self._tokenized[key], not self._noncanonical[data]
-        return Task(backbone, data, tokenized, hashes, max_length, self.device, self, data_canonical=canonical)
+        tokenized, canonical, loaded = self._tokenized[key], not self._noncanonical[data], self._loaded[data]
+        return Task(
+            backbone,
+            data,
+            tokenized,
+            hashes,
+            max_length,
+            self.device,
+            self,
+            data_canonical=canonical,
+            data_encoding=loaded.encoding,
+            cross_split_duplicates=dict(loaded.duplicates),
+        )
 
     def input_ids(self, task: Task, split: str) -> list[list[int]]:
         key = (task.backbone.source, task.split_hashes[split], task.max_length)

@@ -12,6 +12,7 @@ from rtsent.data import (
     CANONICAL_SPLIT_HASHES,
     PACKAGED_DATA,
     DataSourceError,
+    load_data,
     load_splits,
     noncanonical_splits,
     split_hash,
@@ -155,6 +156,7 @@ def _write_splits(folder, frames, ext="csv"):
 
 
 GOOD = pd.DataFrame({"text": ["good film", "bad film"], "label": [1, 0]})
+OTHER = pd.DataFrame({"text": ["great film", "dull film"], "label": [1, 0]})  # shares no text with GOOD
 
 
 @pytest.mark.parametrize(
@@ -260,7 +262,7 @@ def test_bad_rows_name_the_file_and_the_row(tmp_path, name, content, expected):
 
 def test_bad_parquet_rows_name_the_row(tmp_path):
     folder = tmp_path / "bad"
-    _write_splits(folder, {"validation": GOOD, "test": GOOD})
+    _write_splits(folder, {"validation": GOOD, "test": OTHER})
     cases = [
         # a nullable integer label column with a missing value (pandas raised "boolean value of NA is ambiguous")
         (
@@ -353,3 +355,68 @@ def test_hub_loader_checks_rows_and_labels_too(tmp_path, monkeypatch):
     with pytest.raises(DataSourceError, match=f"hub dataset '{folder}', test split, row 2: text is null; every text"):
         _from_hub(str(folder))
     assert (tmp_path / "cache").is_dir()
+
+
+def test_texts_shared_across_splits_are_counted_and_refused_above_one_percent(tmp_path, splits):
+    # the canonical splits share no text: the threshold never refuses the packaged data
+    assert load_data(PACKAGED_DATA).duplicates == {"train-validation": 0, "train-test": 0, "validation-test": 0}
+    train = splits["train"].to_pandas()
+    for copied, refused in ((10, False), (11, True)):  # 1% of the 1,066-row test split is 10.66 texts
+        folder = tmp_path / f"leak{copied}"
+        folder.mkdir()
+        test = splits["test"].to_pandas()
+        test.loc[: copied - 1, "text"] = train["text"][:copied].to_numpy()  # rows 0..copied-1 now train texts
+        for name, frame in (("train", train), ("validation", splits["validation"].to_pandas()), ("test", test)):
+            frame.to_parquet(folder / f"{name}.parquet")
+        if refused:
+            with pytest.raises(DataSourceError) as caught:
+                load_data(str(folder))
+            assert str(caught.value) == (
+                f"data {str(folder)!r}: 11 texts are in both the train and the test split (1.0% of the smaller "
+                "split's 1066 rows); at most 1% may be shared, as more leaks answers into evaluation: remove the "
+                "duplicates from one split"
+            )
+        else:
+            assert load_data(str(folder)).duplicates == {"train-validation": 0, "train-test": 10, "validation-test": 0}
+
+
+def test_a_folder_with_two_files_for_a_split_is_refused(tmp_path, polarity_folder):
+    folder = tmp_path / "two"
+    _write_splits(folder, {"train": GOOD, "validation": OTHER, "test": GOOD.assign(text=["fine", "poor"])})
+    GOOD.to_json(folder / "train.jsonl", orient="records", lines=True)
+    with pytest.raises(DataSourceError) as caught:
+        load_splits(str(folder))
+    assert str(caught.value) == (
+        f"data folder {str(folder)!r} holds the 'train' split in 2 files (train.csv, train.jsonl); "
+        "keep one file per split"
+    )
+    (folder / "train.jsonl").unlink()
+    for name in ("rt-polarity.pos", "rt-polarity.neg"):
+        (folder / name).write_bytes((polarity_folder / name).read_bytes())
+    with pytest.raises(DataSourceError) as caught:
+        load_splits(str(folder))
+    assert str(caught.value) == (
+        f"data folder {str(folder)!r} holds both rt-polarity files (rt-polarity.pos, rt-polarity.neg) and split files "
+        "(test.csv, train.csv, validation.csv); it must hold one or the other: move one set out"
+    )
+
+
+def test_polarity_files_decode_as_their_bytes_say(tmp_path, polarity_folder):
+    lines = {
+        "rt-polarity.pos": ["un café très fin .", "a fine film ."],
+        "rt-polarity.neg": ["naïve and dull .", "bad ."],
+    }
+    for encoding, expected in (("utf-8", "utf-8"), ("utf-8-sig", "utf-8"), ("latin-1", "latin-1")):
+        folder = tmp_path / encoding
+        folder.mkdir()
+        for name, texts in lines.items():
+            rows = [f"{text} {i}" for i in range(10) for text in texts]  # distinct: no text in two splits
+            (folder / name).write_bytes(("\n".join(rows) + "\n").encode(encoding))
+        loaded = load_data(str(folder))
+        assert loaded.encoding == expected
+        assert loaded.splits["train"]["text"][0] == "un café très fin . 0"  # not 'un cafÃ© trÃ¨s fin .'
+    # one file of each: both named
+    (tmp_path / "utf-8" / "rt-polarity.neg").write_bytes((tmp_path / "latin-1" / "rt-polarity.neg").read_bytes())
+    assert load_data(str(tmp_path / "utf-8")).encoding == "rt-polarity.pos: utf-8, rt-polarity.neg: latin-1"
+    # the Cornell files are not valid UTF-8: Latin-1, as the hub reads them (their split hashes are pinned above)
+    assert load_data(str(polarity_folder)).encoding == "latin-1"

@@ -112,6 +112,39 @@ def test_other_data_get_one_warning_line_at_start(tmp_path, polarity_folder):
     assert proc.returncode == 0 and "canonical" not in proc.stdout + proc.stderr
 
 
+def _leaky(folder, copied):
+    """The packaged splits as parquet files, the first `copied` test texts replaced by training texts."""
+    from rtsent.data import load_splits
+
+    folder.mkdir()
+    splits = {name: split.to_pandas() for name, split in load_splits("rt-polarity").items()}
+    splits["test"].loc[: copied - 1, "text"] = splits["train"]["text"][:copied].to_numpy()
+    for name, frame in splits.items():
+        frame.to_parquet(folder / f"{name}.parquet")
+    return folder
+
+
+def test_texts_in_two_splits_are_warned_recorded_or_refused(tmp_path):
+    folder, records = _leaky(tmp_path / "few", 3), tmp_path / "r.json"
+    args = ("--rtsent-profile=smoke", "--rtsent-methods=svm", f"--rtsent-records={records}")
+    proc = subprocess.run(pytest_cmd(*args, f"--rtsent-data={folder}"), cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert [line for line in proc.stdout.splitlines() if "have texts in two splits" in line] == [
+        f"rtsent: warning: data {str(folder)!r} have texts in two splits (train-test: 3); a shared text is answered "
+        "from memory, so accuracy is that much too high; records count them (cross_split_duplicates)"
+    ]
+    [record] = [b["extra_info"] for b in json.loads(records.read_text())["benchmarks"]]
+    assert record["cross_split_duplicates"] == {"train-validation": 0, "train-test": 3, "validation-test": 0}
+    assert record["data_encoding"] == "utf-8"
+    proc = subprocess.run(
+        pytest_cmd(*args, f"--rtsent-data={_leaky(tmp_path / 'many', 50)}"), cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 4, proc.stdout[-2000:]
+    [line] = [line for line in proc.stderr.splitlines() if "texts are in both" in line]
+    assert line.startswith("ERROR: rtsent: data ") and "50 texts are in both the train and the test split" in line
+    assert "passed" not in proc.stdout
+
+
 def test_bad_floors_file_is_a_usage_error(tmp_path, polarity_folder):
     floors = tmp_path / "f.toml"
     for text, message in [
