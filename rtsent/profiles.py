@@ -6,9 +6,10 @@ size, the grid of cases and a recipe per method. `seed` is the reference study's
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
+
+from rtsent.ranges import POSITIVE, POSITIVE_INT, Constraint, Interval, check_ranges
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 # "mixed" in a profile means the device's mixed precision: fp16 on CUDA (as the study ran LoRA), bf16 on CPU.
@@ -40,23 +41,23 @@ class Recipe:
     head_lr: float | None = None  # lr of the classification head in full/lora; None = the case's lr
     notes: str = ""
 
+    # The valid range of every numeric field (tests/test_sweeps.py checks that none lacks one): outside
+    # them a recipe trains nonsense, e.g. max_grad_norm <= 0 (a negative clip climbs the loss, 0 trains nothing).
+    ranges: ClassVar[dict[str, Constraint]] = {
+        "epochs": POSITIVE,
+        "batch_size": POSITIVE_INT,
+        "weight_decay": Interval(float, 0),
+        "warmup_ratio": Interval(float, 0, 1, closed="left"),
+        "max_length": Interval(int, 2, none=True),  # [CLS] and [SEP] at least
+        "eval_batch_size": POSITIVE_INT,
+        "max_grad_norm": POSITIVE,
+        "head_lr": Interval(float, 0, None, closed="neither", none=True),
+    }
+
     def __post_init__(self) -> None:
-        if not (isinstance(self.epochs, int | float) and self.epochs > 0 and math.isfinite(self.epochs)):
-            raise ValueError(f"recipe epochs={self.epochs!r} is not a positive number")
-        for name in ("batch_size", "eval_batch_size"):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and value > 0):
-                raise ValueError(f"recipe {name}={value!r} is not a positive integer")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"recipe warmup_ratio={self.warmup_ratio!r} is outside [0, 1)")
-        if self.weight_decay < 0:
-            raise ValueError(f"recipe weight_decay={self.weight_decay!r} is negative")
-        if self.max_length is not None and not (isinstance(self.max_length, int) and self.max_length >= 2):
-            raise ValueError(f"recipe max_length={self.max_length!r} is not an integer >= 2 or None")
+        check_ranges("recipe", self.ranges, asdict(self))
         if self.pooling not in POOLINGS:
             raise ValueError(f"recipe pooling={self.pooling!r} is not one of {POOLINGS}")
-        if self.head_lr is not None and not self.head_lr > 0:
-            raise ValueError(f"recipe head_lr={self.head_lr!r} is not a positive number or None")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

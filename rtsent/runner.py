@@ -7,7 +7,6 @@ A case never raises for a failure of its own: the record carries the status (`pa
 from __future__ import annotations
 
 import gc
-import math
 import time
 import traceback
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from rtsent.callbacks import Callback, as_callback
 from rtsent.curves import SPLIT_PREFIX, LearningCurve, bits
 from rtsent.measuring import measure, resolve_precision
-from rtsent.methods import TAKES_LR, get_method, method_params
+from rtsent.methods import TAKES_LR, check_params, get_method, method_params
 from rtsent.profiles import PRECISIONS, Recipe, format_number
 from rtsent.serving import measure_serving, save_record
 from rtsent.sweeps import id_part
@@ -51,9 +50,8 @@ class CaseConfig:
 
     def __post_init__(self) -> None:
         get_method(self.method)  # raises, listing the valid names
-        if self.method in TAKES_LR:
-            if not (isinstance(self.lr, int | float) and self.lr > 0 and math.isfinite(self.lr)):
-                raise ValueError(f"lr={self.lr!r} for method {self.method!r} is not a positive number")
+        # the learning rate and the hyperparameters in their declared ranges: a grid row's, a sweep's
+        check_params(self.method, {**({"lr": self.lr} if self.method in TAKES_LR else {}), **dict(self.params)})
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}")
         if not (isinstance(self.seed, int) and self.seed >= 0):

@@ -12,7 +12,9 @@ Keys: `lr` (methods that take one), any `Recipe` field (rtsent/profiles.py), and
 of the method's `__init__` (the estimator contract: LoRA's `r`, `lora_alpha`, `lora_dropout`; the
 SVM's `C`; ...), so a new hyperparameter needs no change here. The cross product
 of a method's lists gives its configurations; every key of the table is named in the case id
-(`lora-lr5e-4-r16-epochs4-bf16-seed0`), so rows stay readable and unique.
+(`lora-lr5e-4-r16-epochs4-bf16-seed0`), so rows stay readable and unique. Every value is checked
+against its key's type and, for numbers, its declared range (`Recipe.ranges`, the method's
+`parameter_ranges`: rtsent/ranges.py), naming the file, table and key; nan and inf are in no range.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from rtsent.methods import CASE_ARGUMENTS, METHODS, TAKES_LR
+from rtsent.methods import CASE_ARGUMENTS, METHODS, TAKES_LR, parameter_ranges
 from rtsent.profiles import Recipe, format_number
 
 PACKAGED_SWEEPS = Path(__file__).parent / "sweeps"
@@ -124,6 +126,7 @@ def parse_sweep(table: dict[str, Any], *, source: str = "sweep") -> dict[str, li
             raise SweepError(f"{source}: [{method}] must be a table of key = [values]")
         params = hyperparameters(method)
         valid = {**({"lr": float} if method in TAKES_LR else {}), **recipe_fields, **params}
+        ranges = {**Recipe.ranges, **parameter_ranges(method)}  # declared beside the recipe and the method
         axes: list[tuple[str, list[Any]]] = []
         for key, raw in entries.items():
             if key not in valid:
@@ -140,6 +143,8 @@ def parse_sweep(table: dict[str, Any], *, source: str = "sweep") -> dict[str, li
                         f"{source}: [{method}] {key} = {value!r} ({type(value).__name__}) is not "
                         f"{_expected(valid[key])}"
                     )
+                if key in ranges and value not in ranges[key]:  # nan and inf are in no range
+                    raise SweepError(f"{source}: [{method}] {key} = {value!r} is not {ranges[key]}")
             if len(set(values)) != len(values):
                 raise SweepError(f"{source}: [{method}] {key} lists a value twice: {values}")
             axes.append((key, values))

@@ -12,7 +12,7 @@ from sklearn.svm import LinearSVC
 from rtsent.backbones import count_parameters, load_backbone
 from rtsent.callbacks import Callback
 from rtsent.measuring import pick_device, resolve_precision
-from rtsent.methods import CASE_ARGUMENTS, METHODS, TAKES_LR, method_params
+from rtsent.methods import CASE_ARGUMENTS, METHODS, TAKES_LR, method_params, parameter_ranges
 from rtsent.methods.nbsvm import NBSVM
 from rtsent.methods.tfidf import TfidfLogistic
 from rtsent.profiles import PROFILES, QUICK_OTHERS, Recipe, get_profile
@@ -53,6 +53,73 @@ def test_every_method_takes_the_same_case_arguments():
         assert set(CASE_ARGUMENTS) <= set(parameters), name
         assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for n, p in parameters.items() if n != "self"), name
     assert TAKES_LR == {"head", "full", "lora", "dora", "ia3", "prompt", "bitfit"}
+
+
+def _numeric(hint) -> bool:
+    """Whether a type hint admits numbers: int or float (not bool), alone, in a union or in a tuple."""
+    import typing
+
+    if hint in (int, float):
+        return True
+    return typing.get_origin(hint) is not typing.Literal and any(_numeric(arg) for arg in typing.get_args(hint))
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_every_numeric_hyperparameter_declares_its_range(name):
+    # over the registry: a method added without ranges for its numbers fails here by name
+    from rtsent.sweeps import hyperparameters
+
+    ranges = parameter_ranges(name)
+    numeric = [key for key, hint in hyperparameters(name).items() if _numeric(hint)]
+    assert [key for key in numeric if key not in ranges] == [], f"{name} declares no range for these"
+    assert set(ranges) <= {*hyperparameters(name), "lr"}, f"{name} declares a range for no argument"
+    defaults = {k: p.default for k, p in inspect.signature(METHODS[name].__init__).parameters.items() if k in ranges}
+    assert all(value in ranges[key] for key, value in defaults.items() if key != "lr"), defaults
+    assert ("lr" in ranges) == (name in TAKES_LR)
+
+
+def test_every_numeric_recipe_field_declares_its_range():
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(Recipe)
+    numeric = [f.name for f in dataclasses.fields(Recipe) if _numeric(hints[f.name])]
+    assert [key for key in numeric if key not in Recipe.ranges] == []
+    assert all(getattr(Recipe(), key) in Recipe.ranges[key] for key in numeric)  # the defaults are valid
+    for key, value in (("max_grad_norm", 0), ("max_grad_norm", -1.0), ("weight_decay", float("nan"))):
+        with pytest.raises(ValueError, match=f"recipe {key}={value!r} is not a finite number"):
+            Recipe(**{key: value})
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("svm", {"C": 0.0}, "C=0.0 for method 'svm' is not a finite number > 0"),
+        ("lora", {"r": 0}, "r=0 for method 'lora' is not an integer >= 1"),
+        ("dora", {"lora_dropout": 1.0}, r"lora_dropout=1.0 for method 'dora' is not a number in \[0, 1\)"),
+        ("nbsvm", {"beta": 1.5}, r"beta=1.5 for method 'nbsvm' is not a number in \[0, 1\]"),
+        ("tfidf", {"ngram_range": (2, 1)}, r"ngram_range=\(2, 1\) for method 'tfidf' is not a pair \(low, high\)"),
+        ("prompt", {"num_virtual_tokens": 0}, "num_virtual_tokens=0 for method 'prompt' is not an integer >= 1"),
+    ],
+)
+def test_a_grid_row_out_of_range_fails_before_any_work(name, params, message):
+    # a profile's grid row becomes a CaseConfig when pytest starts (Session.grid): refused there, not mid-training
+    from rtsent.runner import CaseConfig
+
+    entry = next(e for e in SMOKE.grid if e.method == name)
+    with pytest.raises(ValueError, match=message):
+        CaseConfig(
+            profile="smoke",
+            method=name,
+            lr=entry.lr,
+            precision="fp32",
+            seed=0,
+            model=SMOKE.model,
+            data=SMOKE.data,
+            max_train=SMOKE.max_train,
+            recipe=SMOKE.recipe(name),
+            params=tuple(params.items()),
+        )
 
 
 def test_every_profile_runs_every_registered_method():

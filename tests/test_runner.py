@@ -138,7 +138,7 @@ def test_fp16_without_cuda_is_skipped_with_reason(polarity_folder, bench):
     ("changes", "expected"),
     [
         ({"method": "qlora"}, "unknown method 'qlora'; valid methods: svm, head, full, lora"),
-        ({"lr": -1.0}, "lr=-1.0 for method 'full' is not a positive number"),
+        ({"lr": -1.0}, "lr=-1.0 for method 'full' is not a finite number > 0"),
         ({"precision": "fp8"}, "unknown precision 'fp8'; valid: fp32, fp16, bf16"),
         ({"floor": 1.5}, r"floor=1.5 is outside \[0, 1\]"),
     ],

@@ -48,7 +48,18 @@ def test_id_parts_read_like_the_values():
             "[lora] target_modules = 'qv' (str) is not one of 'query_value', 'attention', 'all-linear'",
         ),
         ({"head": {"pooling": [1]}}, "[head] pooling = 1 (int) is not a str"),
-        ({"full": {"epochs": [0]}}, "[full] recipe epochs=0 is not a positive number"),
+        ({"full": {"epochs": [0]}}, "[full] epochs = 0 is not a finite number > 0"),
+        # every numeric key in its declared range (rtsent.ranges): nan and inf in none
+        ({"lora": {"lr": [float("nan")]}}, "[lora] lr = nan is not a finite number > 0"),
+        ({"full": {"lr": float("inf")}}, "[full] lr = inf is not a finite number > 0"),
+        ({"full": {"max_grad_norm": [0]}}, "[full] max_grad_norm = 0 is not a finite number > 0"),
+        ({"head": {"warmup_ratio": [1.0]}}, "[head] warmup_ratio = 1.0 is not a number in [0, 1)"),
+        ({"svm": {"C": [1.0, 0.0]}}, "[svm] C = 0.0 is not a finite number > 0"),
+        ({"lora": {"r": [0]}}, "[lora] r = 0 is not an integer >= 1"),
+        (
+            {"tfidf": {"ngram_range": [[2, 1]]}},
+            "[tfidf] ngram_range = (2, 1) is not a pair (low, high) with low <= high",
+        ),
         ({"head": {"pooling": ["max"]}}, "[head] recipe pooling='max' is not one of ('cls', 'mean')"),
         ({"full": {"lr": [1e-4, 1e-4]}}, "[full] lr lists a value twice"),
         ({"full": {"lr": []}}, "[full] lr lists no values"),
@@ -118,3 +129,18 @@ def test_grid_rows_with_hyperparameters_take_a_sweep_on_top(tmp_path):
         "lora-lr1e-3-target_modules=query_value-bf16",
         "lora-lr1e-3-target_modules=all-linear-bf16",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [("[lora]\nlr = [nan]\n", "[lora] lr = nan"), ("[svm]\nC = inf\n", "[svm] C = inf")]
+)
+def test_non_finite_values_in_a_sweep_file_name_the_file_and_key(tmp_path, text, message):
+    # they passed the type check and failed later as "not enough values to unpack" (a case id of nan)
+    from rtsent.plugin import parse_options
+
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(text)
+    options = {"profile": "smoke", "sweep": str(sweep), "seeds": "0", "progress": "off", "floors": "none"}
+    with pytest.raises(ValueError) as caught:
+        parse_options(lambda name: options.get(name, "")).grid()
+    assert str(caught.value) == f"sweep file {str(sweep)!r}: {message} is not a finite number > 0"

@@ -23,6 +23,7 @@ from rtsent.methods.nbsvm import NBSVM
 from rtsent.methods.prompt import PromptTuning
 from rtsent.methods.svm import FrozenSVM
 from rtsent.methods.tfidf import TfidfLogistic
+from rtsent.ranges import POSITIVE, Constraint, out_of_range
 from rtsent.workbench import Task
 
 
@@ -68,6 +69,24 @@ TAKES_LR = {
 
 # Arguments every method takes; each case's record states them apart (recipe, precision, seed, lr).
 CASE_ARGUMENTS = ("recipe", "precision", "seed", "lr")
+LR_RANGE = POSITIVE  # the learning rate of the methods in TAKES_LR
+
+
+def parameter_ranges(name: str) -> dict[str, Constraint]:
+    """The valid range of each numeric argument of a method: its learning rate (TAKES_LR) and the
+    hyperparameters its class declares in `parameter_ranges`, beside its `__init__` (as scikit-learn's
+    `_parameter_constraints`); tests/test_method_contract.py checks that no numeric hyperparameter lacks one."""
+    declared = getattr(get_method(name), "parameter_ranges", {})
+    return {**({"lr": LR_RANGE} if name in TAKES_LR else {}), **declared}
+
+
+def check_params(name: str, values: dict[str, Any]) -> None:
+    """ValueError "NAME=VALUE for method 'M' is not RANGE" for the first of `values` (lr and
+    hyperparameters) outside its declared range: before any work, not once training has begun."""
+    bad = out_of_range(parameter_ranges(name), values)
+    if bad is not None:
+        key, value, constraint = bad
+        raise ValueError(f"{key}={value!r} for method {name!r} is not {constraint}")
 
 
 def method_params(estimator: Any) -> dict[str, Any]:

@@ -4,17 +4,25 @@ dropout 0.1, the classification head trained too."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from torch import nn
 
 from rtsent.backbones import Backbone
 from rtsent.methods.adapters import TargetSet, build_peft_model, lora_target_modules
 from rtsent.methods.finetune import SequenceClassifier
 from rtsent.profiles import Recipe
+from rtsent.ranges import POSITIVE, POSITIVE_INT, Constraint, Interval
 
 
 class LoRA(SequenceClassifier):
     mergeable = True  # peft folds the adapters into the weights (merge_and_unload)
     use_dora = False  # DoRA (rtsent.methods.dora) is this class with peft's use_dora=True
+    parameter_ranges: ClassVar[dict[str, Constraint]] = {
+        "r": POSITIVE_INT,  # r = 0: no adapter
+        "lora_alpha": POSITIVE,  # the update is scaled by lora_alpha / r: 0 switches it off
+        "lora_dropout": Interval(float, 0, 1, closed="left"),  # a probability; 1 drops every input
+    }
 
     def __init__(
         self,

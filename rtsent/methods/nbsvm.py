@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 from sklearn.feature_extraction.text import CountVectorizer
@@ -25,11 +25,18 @@ from sklearn.svm import LinearSVC
 from rtsent.callbacks import Callback
 from rtsent.methods.tfidf import save_vocabulary
 from rtsent.profiles import Recipe
+from rtsent.ranges import POSITIVE, POSITIVE_INT, Constraint, Interval, Span
 from rtsent.workbench import Task
 
 
 class NBSVM:
     uses_backbone = False  # reads the sentences\' words: no tokenizer ids, no transformer
+    parameter_ranges: ClassVar[dict[str, Constraint]] = {
+        "C": POSITIVE,
+        "alpha": POSITIVE,  # α = 0 divides by a zero count
+        "beta": Interval(float, 0, 1),  # an interpolation weight
+        "ngram_range": Span(POSITIVE_INT),
+    }
 
     def __init__(
         self,
@@ -57,8 +64,6 @@ class NBSVM:
 
     def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
         """Count, scale and fit; `callbacks` hear nothing: no gradient steps."""
-        if not (self.alpha > 0 and 0 <= self.beta <= 1):
-            raise ValueError(f"alpha={self.alpha!r} must be > 0 and beta={self.beta!r} within [0, 1]")
         self.vectorizer_ = CountVectorizer(ngram_range=tuple(self.ngram_range), binary=True)
         counts = self.vectorizer_.fit_transform(task.texts("train"))  # (rows, |V|) 0/1
         labels = task.labels("train")

@@ -14,7 +14,7 @@ sequence classification); it attends to the whole sentence as [CLS] did.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 from torch import nn
 
@@ -23,10 +23,13 @@ from rtsent.callbacks import Callback
 from rtsent.methods.adapters import build_peft_model
 from rtsent.methods.finetune import SequenceClassifier
 from rtsent.profiles import Recipe
+from rtsent.ranges import POSITIVE_INT, Constraint
 from rtsent.workbench import Task
 
 
 class PromptTuning(SequenceClassifier):
+    parameter_ranges: ClassVar[dict[str, Constraint]] = {"num_virtual_tokens": POSITIVE_INT}
+
     def __init__(
         self,
         *,
@@ -51,8 +54,6 @@ class PromptTuning(SequenceClassifier):
         from peft import PromptTuningConfig, TaskType
 
         config = backbone.config
-        if self.num_virtual_tokens < 1:
-            raise ValueError(f"num_virtual_tokens={self.num_virtual_tokens!r} is not a positive integer")
         prompt = PromptTuningConfig(
             task_type=TaskType.SEQ_CLS,
             num_virtual_tokens=self.num_virtual_tokens,

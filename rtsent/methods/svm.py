@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 from sklearn.pipeline import make_pipeline
@@ -13,11 +13,13 @@ from sklearn.svm import LinearSVC
 
 from rtsent.callbacks import Callback
 from rtsent.profiles import Recipe
+from rtsent.ranges import POSITIVE, Constraint
 from rtsent.workbench import Task
 
 
 class FrozenSVM:
     uses_frozen_features = True  # the runner times the shared frozen pass apart from training
+    parameter_ranges: ClassVar[dict[str, Constraint]] = {"C": POSITIVE}  # C = 0: no fit at all
 
     def __init__(
         self,

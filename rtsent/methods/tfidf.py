@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -19,11 +19,17 @@ from sklearn.pipeline import make_pipeline
 
 from rtsent.callbacks import Callback
 from rtsent.profiles import Recipe
+from rtsent.ranges import POSITIVE, POSITIVE_INT, Constraint, Span
 from rtsent.workbench import Task
 
 
 class TfidfLogistic:
     uses_backbone = False  # reads the sentences\' words: no tokenizer ids, no transformer
+    parameter_ranges: ClassVar[dict[str, Constraint]] = {
+        "C": POSITIVE,
+        "ngram_range": Span(POSITIVE_INT),
+        "min_df": POSITIVE_INT,  # a count of sentences: 0 would mean the same as 1
+    }
 
     def __init__(
         self,
