@@ -31,6 +31,12 @@ class ReportError(ValueError):
 
 def load_records(paths: Sequence[str]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """One row per case from pytest-benchmark JSON files, and each file's header facts."""
+    rows, headers = read_records(paths)
+    return case_frame(rows), headers
+
+
+def read_records(paths: Sequence[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every file's records (each with its `file`), checked to pool, and each file's header facts."""
     rows, headers = [], []
     for path in paths:
         try:
@@ -42,7 +48,7 @@ def load_records(paths: Sequence[str]) -> tuple[pd.DataFrame, list[dict[str, Any
     problem = pooling_error(rows)
     if problem:
         raise ReportError(problem)
-    return case_frame(rows), headers
+    return rows, headers
 
 
 def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
@@ -311,15 +317,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         unknown = [c for c in columns if c not in COLUMNS]
         if unknown:
             raise ReportError(f"unknown column(s) {unknown}; available: {', '.join(COLUMNS)}")
-        frame, headers = load_records(args.files)
+        records, headers = read_records(args.files)  # each file parsed once
         if args.select:
-            records = [r for path in args.files for r in records_of(read_document(path))]
             text = selection_text(records, headers, args)
             if args.output:
                 write_atomic(args.output, text)
             else:
                 sys.stdout.write(text)
             return 0
+        frame = case_frame(records)
         if args.per_seed:
             frame["row"] = frame["row"] + "-seed" + frame["seed"].astype(str)
         summary = summarize(frame)
