@@ -138,14 +138,16 @@ def curves_png(selections: list) -> bytes:
         axis.errorbar(
             [e for e, _, _ in line], [m for _, m, _ in line], yerr=[s for _, _, s in line], fmt="o-", ms=3, capsize=2
         )
-        axis.axvline(
-            selection.chosen.epoch, color="tab:red", alpha=0.6, label=f"chosen: epoch {selection.chosen.epoch:g}"
-        )
+        if selection.chosen.epoch is not None:  # None: the seeds without a curve won, at their final epoch
+            axis.axvline(
+                selection.chosen.epoch, color="tab:red", alpha=0.6, label=f"chosen: epoch {selection.chosen.epoch:g}"
+            )
         axis.set_title(f"{selection.group[2]}: {describe(selection.chosen).rsplit(', epoch', 1)[0]}", fontsize=10)
         axis.set_xlabel("epoch")
         axis.set_ylabel("val accuracy (mean ± std over seeds)")
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8, loc="lower right")
+        if selection.chosen.epoch is not None:
+            axis.legend(fontsize=8, loc="lower right")
     for axis in flat[len(lines) :]:
         axis.set_visible(False)
     if not lines:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -310,9 +311,36 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Options that would fail or destroy something only after the work: refused before it (ReportError)."""
+    for flag, value, least in (
+        ("--max-drop", args.max_drop, -math.inf),
+        ("--max-slowdown", args.max_slowdown, 0),
+        ("--max-memory-growth", args.max_memory_growth, 0),
+    ):
+        # argparse's float() reads "nan" and "inf": a gate that can never fire (nan) or never pass
+        if value is not None and not (math.isfinite(value) and value > least):
+            raise ReportError(f"{flag}={value} is not a finite number" + (f" > {least}" if least > -math.inf else ""))
+    inputs = [p for p in [*args.files, args.baseline] if p and os.path.isfile(p)]
+    outputs = [("--output", args.output), ("--github-bigger", args.github_bigger)]
+    outputs.append(("--github-smaller", args.github_smaller))
+    if args.plot:
+        stem = args.plot.removesuffix(".png")
+        plots = [f"{stem}-sweep.png", f"{stem}-curves.png"] if args.select else [args.plot]
+        outputs += [("--plot", p) for p in plots]
+    for flag, path in outputs:
+        if path is None:
+            continue
+        if os.path.isdir(path):
+            raise ReportError(f"{flag}={path!r} is a folder; give a file name to write")
+        if os.path.exists(path) and any(os.path.samefile(path, p) for p in inputs):
+            raise ReportError(f"{flag}={path!r} is one of the input files; give another name (it would be replaced)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        check_options(args)
         columns = [c.strip() for c in args.columns.split(",")] if args.columns else list(DEFAULT_COLUMNS)
         unknown = [c for c in columns if c not in COLUMNS]
         if unknown:
@@ -362,6 +390,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(text)
     except (ReportError, RecordsError) as error:
         print(f"rtsent-report: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # writing an output: no permission, disk full (inputs are read by read_document)
+        print(f"rtsent-report: cannot write {error.filename!r}: {error.strerror}", file=sys.stderr)
         return 2
     for problem in problems:
         print(f"rtsent-report: gate: {problem}", file=sys.stderr)

@@ -63,7 +63,9 @@ def main(sizes: list[int]) -> None:
             path.write_text(json.dumps(synthetic_document(n)))
             begin = time.perf_counter()
             command = [sys.executable, "-m", "rtsent.reporting", str(path), "-o", str(Path(folder) / "out.md")]
-            subprocess.run(command, check=True)
+            # run in the temp folder: `python -m` puts the working folder first on sys.path, and a checkout there
+            # would win over PYTHONPATH (which names the code to time)
+            subprocess.run(command, check=True, cwd=folder)
             print(f"| {n:,} | {time.perf_counter() - begin:.1f} |", flush=True)
 
 
