@@ -11,11 +11,12 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
 
+from rtsent import escaping
 from rtsent.records import RecordsError, pooling_error, read_document, records_of, write_atomic
 from rtsent.summary import COLUMNS, DEFAULT_COLUMNS, KEYS, case_frame, pairwise, summarize
 
@@ -85,7 +86,7 @@ def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fmt(name: str, value: Any, best: bool, marker: str) -> str:
+def _fmt(name: str, value: Any, best: bool, marker: str, escape: Callable[[str], str]) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if name == "Δ val acc":
@@ -110,6 +111,7 @@ def _fmt(name: str, value: Any, best: bool, marker: str) -> str:
         text = f"{value:.3g}"
     else:
         text = str(value)
+    text = escape(text)  # before the marker: the format's markup is the reporter's, the text the input's
     return marker.format(text) if best else text
 
 
@@ -121,10 +123,14 @@ def render_table(summary: pd.DataFrame, columns: list[str], fmt: str, *, sort: s
     marker = {"github": "**{}**", "markdown": "**{}**", "html": "<b>{}</b>", "latex": "\\textbf{{{}}}"}.get(fmt, "{}*")
     if fmt in ("csv", "json"):
         marker = "{}"
-    names = [("" if meaningful else "(no weights) ") + row for row, meaningful in summary[["row", "meaningful"]].values]
+    escape = escaping.CELL.get(fmt, str)  # html escapes in report_html, json in json.dumps
+    names = [
+        escape(("" if meaningful else "(no weights) ") + row)
+        for row, meaningful in summary[["row", "meaningful"]].values
+    ]
     shown = pd.DataFrame({"case": names})
     if summary["model"].nunique() > 1 or summary["profile"].nunique() > 1:
-        shown.insert(0, "profile / model", summary["profile"] + " / " + summary["model"])
+        shown.insert(0, "profile / model", (summary["profile"] + " / " + summary["model"]).map(escape))
     for name in columns:
         larger = COLUMNS[name][2] if name in COLUMNS else None
         values = [v[0] if isinstance(v, tuple) else v for v in summary[name]]
@@ -135,7 +141,7 @@ def render_table(summary: pd.DataFrame, columns: list[str], fmt: str, *, sort: s
         ]
         best = (max(eligible) if larger else min(eligible)) if eligible and larger is not None else None
         shown[name] = [
-            _fmt(name, v, best is not None and value == best, marker)
+            _fmt(name, v, best is not None and value == best, marker, escape)
             for v, value in zip(summary[name], values, strict=True)
         ]
     return shown
@@ -160,7 +166,7 @@ def to_text(
     from tabulate import tabulate
 
     if fmt == "csv":
-        return shown.to_csv(index=False)
+        return shown.rename(columns=escaping.csv).to_csv(index=False)
     if fmt == "json":
         return json.dumps(
             {"headers": headers, "rows": shown.to_dict(orient="records"), "pairs": pairs.to_dict(orient="records")},
@@ -187,14 +193,19 @@ def to_text(
             plot_png=plot_png,
             pairs_title=pairs_title,
         )
+    escape = escaping.CELL[fmt]
     table_fmt = {"github": "github", "markdown": "pipe", "plain": "plain", "latex": "latex_raw"}[fmt]
-    table = tabulate(shown, headers="keys", tablefmt=table_fmt, showindex=False, disable_numparse=True)
+    # the cells of `shown` are escaped (render_table, selection_text); its column names and the pairs here
+    table = tabulate(
+        shown.rename(columns=escape), headers="keys", tablefmt=table_fmt, showindex=False, disable_numparse=True
+    )
     pair_table = ""
     if not pairs.empty:
+        pairs_shown = pairs_shown.astype(str).map(escape).rename(columns=escape)
         pair_table = tabulate(pairs_shown, headers="keys", tablefmt=table_fmt, showindex=False, disable_numparse=True)
     if fmt == "latex":
         return table + ("\n\n" + pair_table if pair_table else "") + "\n"
-    prefix = "\n".join(f"> {line}" if fmt in ("github", "markdown") else line for line in lines)
+    prefix = "\n".join(f"> {escape(line)}" if fmt in ("github", "markdown") else escape(line) for line in lines)
     return f"{prefix}\n\n{table}" + (f"\n\n{pairs_title}\n\n{pair_table}" if pair_table else "") + "\n"
 
 
@@ -207,6 +218,8 @@ def selection_text(records: list[dict[str, Any]], headers: list[dict[str, Any]],
     if not selections:
         raise ReportError("no case with metrics to select from")
     shown = pd.DataFrame(selected_table(selections))
+    if args.format in escaping.CELL:  # html escapes in report_html, json in json.dumps
+        shown = shown.astype(str).map(escaping.CELL[args.format])
     pairs = pd.DataFrame() if args.no_pairs else pd.DataFrame(pairs_on_test(selections))
     plot_png = None
     if args.plot or args.format == "html":
