@@ -8,6 +8,8 @@ import io
 
 import pandas as pd
 
+from rtsent.escaping import mathtext
+
 PANELS = (
     ("trainable", "trainable parameters (log)", True),
     ("train s", "train time, s (log)", True),
@@ -45,7 +47,9 @@ def pareto_png(summary: pd.DataFrame) -> bytes:
         axis.errorbar(costs, scores, yerr=errors, fmt="o", color="tab:blue", capsize=3)
         for i, (cost, score, name) in enumerate(zip(costs, scores, points["row"], strict=True)):
             # alternate above/below so neighbours (svm and head sit close) stay readable
-            axis.annotate(name, (cost, score), textcoords="offset points", xytext=(4, 5 if i % 2 else -11), fontsize=8)
+            axis.annotate(
+                mathtext(name), (cost, score), textcoords="offset points", xytext=(4, 5 if i % 2 else -11), fontsize=8
+            )
         front = pareto_front(costs, scores)
         if front:
             axis.step(
@@ -63,7 +67,7 @@ def pareto_png(summary: pd.DataFrame) -> bytes:
         axis.set_ylabel("validation accuracy (mean ± std over seeds)")
         axis.grid(alpha=0.3)
     profiles = ", ".join(sorted(set(rows["profile"]))) if len(rows) else "no cases with accuracy"
-    figure.suptitle(f"rtsent: accuracy against cost ({profiles})")
+    figure.suptitle(mathtext(f"rtsent: accuracy against cost ({profiles})"))
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
     plt.close(figure)
@@ -107,12 +111,12 @@ def sweep_png(selections: list) -> bytes:
         xs = values if numeric else list(range(len(values)))
         axis.errorbar(xs, [m for _, m, _ in line], yerr=[e for _, _, e in line], fmt="o-", capsize=3)
         if not numeric:
-            axis.set_xticks(xs, [str(v) for v in values])
+            axis.set_xticks(xs, [mathtext(str(v)) for v in values])
         elif key in ("lr", "C", "head_lr", "weight_decay") and min(values) > 0:
             axis.set_xscale("log")
             axis.xaxis.set_minor_formatter("")  # within one decade matplotlib labels minor ticks: they overlap
-        axis.set_title(f"{selection.group[2]} ({selection.group[3]})", fontsize=10)
-        axis.set_xlabel(key)
+        axis.set_title(mathtext(f"{selection.group[2]} ({selection.group[3]})"), fontsize=10)
+        axis.set_xlabel(mathtext(key))
         axis.set_ylabel("val accuracy")
         axis.grid(alpha=0.3)
     for axis in flat[len(panels) :]:
@@ -138,14 +142,18 @@ def curves_png(selections: list) -> bytes:
         axis.errorbar(
             [e for e, _, _ in line], [m for _, m, _ in line], yerr=[s for _, _, s in line], fmt="o-", ms=3, capsize=2
         )
-        axis.axvline(
-            selection.chosen.epoch, color="tab:red", alpha=0.6, label=f"chosen: epoch {selection.chosen.epoch:g}"
+        if selection.chosen.epoch is not None:  # None: the seeds without a curve won, at their final epoch
+            axis.axvline(
+                selection.chosen.epoch, color="tab:red", alpha=0.6, label=f"chosen: epoch {selection.chosen.epoch:g}"
+            )
+        axis.set_title(
+            mathtext(f"{selection.group[2]}: {describe(selection.chosen).rsplit(', epoch', 1)[0]}"), fontsize=10
         )
-        axis.set_title(f"{selection.group[2]}: {describe(selection.chosen).rsplit(', epoch', 1)[0]}", fontsize=10)
         axis.set_xlabel("epoch")
         axis.set_ylabel("val accuracy (mean ± std over seeds)")
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8, loc="lower right")
+        if selection.chosen.epoch is not None:
+            axis.legend(fontsize=8, loc="lower right")
     for axis in flat[len(lines) :]:
         axis.set_visible(False)
     if not lines:

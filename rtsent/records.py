@@ -40,12 +40,24 @@ MEASURES: dict[str, tuple[float, float]] = {
             "trainable_params",
             "total_params",
             "params_in_memory",
+            "latency_p50_ms",
+            "latency_p95_ms",
+            "throughput_sent_per_s",
+            "merged_latency_p50_ms",
+            "merged_throughput_sent_per_s",
+            "stored_bytes",
+            "base_model_bytes",
         ),
         (0, math.inf),
     ),
 }
-# Per-example strings of 0/1 (one character per validation example).
-BITS = ("val_predictions", "val_labels")
+# Per-example strings of 0/1 (one character per example), as (predictions, labels) of one split.
+BITS = (("val_predictions", "val_labels"), ("test_predictions", "test_labels"))
+# A learning curve's point (rtsent/curves.py) as the selection reads it: the same rules as MEASURES.
+CURVE_MEASURES: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(("val_accuracy", "val_f1", "test_accuracy", "test_f1"), (0, 1)),
+    **dict.fromkeys(("epoch", "step", "train_time_s", "eval_time_s"), (0, math.inf)),
+}
 
 
 class RecordsError(ValueError):
@@ -93,8 +105,12 @@ def read_document(path: str | Path) -> dict[str, Any]:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RecordsError(f"{path}: no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise RecordsError(f"{path}: not valid JSON (empty, truncated or not a results file): {error}") from None
+    except OSError as error:  # a folder, no permission
+        raise RecordsError(f"{path}: cannot read it: {error.strerror}") from None
+    except (ValueError, RecursionError) as error:
+        # ValueError: JSONDecodeError, UnicodeDecodeError, an integer of over 4,300 digits; RecursionError: nesting
+        detail = str(error) or "nested too deep"
+        raise RecordsError(f"{path}: not valid JSON (empty, truncated or not a results file): {detail}") from None
     if not isinstance(document, dict) or not isinstance(document.get("benchmarks"), list):
         raise RecordsError(f"{path}: not a pytest-benchmark JSON file (no 'benchmarks' list)")
     if not document["benchmarks"]:
@@ -136,6 +152,80 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def number(value: Any) -> float | None:
+    """A checked record's number as a float; None when absent, NaN or not a number (never parsed from a string)."""
+    return None if not _is_number(value) or _absent(value) else float(value)
+
+
+def _in_range(value: Any, least: float, largest: float) -> bool:
+    """A finite JSON number in [least, largest]; an integer too large for a float (10**400) is not."""
+    try:
+        return _is_number(value) and math.isfinite(value) and least <= value <= largest
+    except OverflowError:
+        return False
+
+
+def _shown(value: Any) -> str:
+    """A bad value as a message names it: its repr, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _measure_problem(key: str, value: Any, least: float, largest: float) -> str | None:
+    if _absent(value) or _in_range(value, least, largest):
+        return None
+    accepted = f"[{least}, {largest}]" if largest < math.inf else f">= {least}"
+    return f"{key}={_shown(value)} is not a number {accepted}, null or NaN"
+
+
+def _bits_problem(record: dict[str, Any], prefix: str, pairs: tuple[tuple[str, str], ...]) -> str | None:
+    """Predictions and labels: strings of 0 and 1, one split's two of one length."""
+    for keys in pairs:
+        values = [record.get(key) for key in keys]
+        for key, value in zip(keys, values, strict=True):
+            if not _absent(value) and not (isinstance(value, str) and set(value) <= {"0", "1"}):
+                return f"{prefix}{key} is not a string of 0 and 1"
+        if all(isinstance(v, str) for v in values) and len(values[0]) != len(values[1]):
+            return f"{prefix}{keys[0]} has {len(values[0])} examples, {keys[1]} {len(values[1])}"
+    return None
+
+
+def _curve_problem(record: dict[str, Any]) -> str | None:
+    """A learning curve: null or a list of points, each an object whose numbers and predictions pass the
+    top-level rules, its predictions as long as the record's labels."""
+    curve = record.get("curve")
+    if _absent(curve):
+        return None
+    if not isinstance(curve, list):
+        return f"curve={_shown(curve)} is not a list or null"
+    for number_, point in enumerate(curve):
+        where = f"curve[{number_}]."
+        if not isinstance(point, dict):
+            return f"curve[{number_}]={_shown(point)} is not an object"
+        for key, (least, largest) in CURVE_MEASURES.items():
+            problem = _measure_problem(key, point.get(key), least, largest)
+            if problem:
+                return where + problem
+        labelled = {**point, "val_labels": record.get("val_labels"), "test_labels": record.get("test_labels")}
+        problem = _bits_problem(labelled, where, BITS)
+        if problem:
+            return problem
+    return None
+
+
+def _swept_problem(swept: Any) -> str | None:
+    """The values a sweep set: an object of strings, finite numbers, booleans, null or lists of those."""
+    if _absent(swept):
+        return None
+    if not isinstance(swept, dict):
+        return f"swept={_shown(swept)} is not an object or null"
+    for key, value in swept.items():
+        for item in value if isinstance(value, list) else [value]:
+            if not (item is None or isinstance(item, str | bool) or _in_range(item, -math.inf, math.inf)):
+                return f"swept.{key}={_shown(value)} is not a string, finite number, boolean, null or a list of those"
+    return None
+
+
 def check_record(record: dict[str, Any]) -> str | None:
     """What is wrong with one record, in a few words naming the field and value; None if usable."""
     for key, kind in IDENTITY_FIELDS.items():
@@ -147,23 +237,38 @@ def check_record(record: dict[str, Any]) -> str | None:
     if record["seed"] < 0:
         return f"seed={record['seed']!r} is negative"
     for key, (least, largest) in MEASURES.items():
-        value = record.get(key)
-        if _absent(value):
-            continue
-        if not (_is_number(value) and math.isfinite(value) and least <= value <= largest):
-            accepted = f"[{least}, {largest}]" if largest < math.inf else f">= {least}"
-            return f"{key}={value!r} is not a number {accepted}, null or NaN"
-    bits = [record.get(key) for key in BITS]
-    for key, value in zip(BITS, bits, strict=True):
-        if not _absent(value) and not (isinstance(value, str) and set(value) <= {"0", "1"}):
-            return f"{key} is not a string of 0 and 1"
-    if all(isinstance(v, str) for v in bits) and len(bits[0]) != len(bits[1]):
-        return f"val_predictions has {len(bits[0])} examples, val_labels {len(bits[1])}"
-    typed = (("split_hashes", dict), ("cross_split_duplicates", dict), ("data_encoding", str))
-    for key, kind in (*typed, ("accuracy_meaningful", bool), ("message", str), ("method", str)):
+        problem = _measure_problem(key, record.get(key), least, largest)
+        if problem:
+            return problem
+    problem = _bits_problem(record, "", BITS) or _curve_problem(record) or _swept_problem(record.get("swept"))
+    if problem:
+        return problem
+    # the header reads how many workers shared the machine
+    problem = _measure_problem("workers", record.get("workers"), 1, math.inf)
+    if problem or (_is_number(record.get("workers")) and record["workers"] != int(record["workers"])):
+        return problem or f"workers={record['workers']!r} is not a whole number"
+    steps = (record.get("train_info") or {}).get("steps") if isinstance(record.get("train_info"), dict) else None
+    problem = _measure_problem("train_info.steps", steps, 0, math.inf)
+    if problem:
+        return problem
+    for key, kind in (
+        ("split_hashes", dict),
+        ("cross_split_duplicates", dict),
+        ("data_encoding", str),
+        ("train_info", dict),
+        ("accuracy_meaningful", bool),
+        ("has_weights", bool),
+        ("contended", bool),
+        ("data_canonical", bool),
+        ("message", str),
+        ("method", str),
+        ("precision", str),
+        ("data", str),
+        ("model_identity", str),
+    ):
         value = record.get(key)
         if not _absent(value) and not isinstance(value, kind):
-            return f"{key}={value!r} is not a{'n object' if kind is dict else ' ' + kind.__name__} or null"
+            return f"{key}={_shown(value)} is not a{'n object' if kind is dict else ' ' + kind.__name__} or null"
     return None
 
 

@@ -8,8 +8,9 @@ is escaped. No torch import (the reporter's rule).
 from __future__ import annotations
 
 import base64
-import html
 from collections.abc import Sequence
+
+from rtsent.escaping import html_text
 
 # One line per column of the comparison and pairwise tables (rtsent/reporting.py COLUMNS and pairwise()).
 COLUMN_HELP = {
@@ -86,25 +87,29 @@ def _cell(text: str, *, bold_marked: bool) -> str:
     """A cell's HTML: `<b>x</b>` written by the reporter's best-value marker stays bold, all else is escaped."""
     text = str(text)
     if bold_marked and text.startswith("<b>") and text.endswith("</b>") and "<" not in text[3:-4]:
-        return f"<b>{html.escape(text[3:-4])}</b>"
-    return html.escape(text)
+        return f"<b>{html_text(text[3:-4])}</b>"
+    return html_text(text)
 
 
 def table_html(columns: Sequence[str], rows: Sequence[Sequence[str]], *, bold_marked: bool = False) -> str:
     """A ruled table, numbers right-aligned, with a collapsible line per column saying what it holds."""
     align = ["" if c in TEXT_COLUMNS else ' class="num"' for c in columns]
     head = "".join(
-        f"<th{a} title='{html.escape(COLUMN_HELP.get(c, ''), quote=True)}'>{html.escape(c)}</th>"
+        f"<th{a} title='{html_text(COLUMN_HELP.get(c, ''))}'>{html_text(c)}</th>"
         for c, a in zip(columns, align, strict=True)
     )
     body = "".join(
         "<tr>"
-        + "".join(f"<td{a}>{_cell(v, bold_marked=bold_marked)}</td>" for v, a in zip(row, align, strict=True))
+        # only a number column carries the marker: a case id spelled <b>x</b> is text
+        + "".join(
+            f"<td{a}>{_cell(v, bold_marked=bold_marked and c not in TEXT_COLUMNS)}</td>"
+            for v, a, c in zip(row, align, columns, strict=True)
+        )
         + "</tr>"
         for row in rows
     )
     help_rows = "".join(
-        f"<dt>{html.escape(c)}</dt><dd>{html.escape(COLUMN_HELP[c])}</dd>" for c in columns if c in COLUMN_HELP
+        f"<dt>{html_text(c)}</dt><dd>{html_text(COLUMN_HELP[c])}</dd>" for c in columns if c in COLUMN_HELP
     )
     legend = f"<details><summary>What the columns mean</summary><dl>{help_rows}</dl></details>" if help_rows else ""
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{legend}'
@@ -119,7 +124,7 @@ def page(
     pairs_title: str = "Pairwise (McNemar exact, validation)",
 ) -> str:
     """The whole report page. `table`/`pairs` are (column names, rows of display strings)."""
-    sources = "".join(f"<li>{html.escape(line)}</li>" for line in header_lines)
+    sources = "".join(f"<li>{html_text(line)}</li>" for line in header_lines)
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
@@ -129,7 +134,7 @@ def page(
         "<p class='sources'>Bold: the best value of a column (accuracy only among models with real weights).</p>",
     ]
     if pairs is not None and pairs[1]:
-        parts += [f"<h2>{html.escape(pairs_title.rstrip(':'))}</h2>", table_html(*pairs)]
+        parts += [f"<h2>{html_text(pairs_title.rstrip(':'))}</h2>", table_html(*pairs)]
     if plot_png:
         image = base64.b64encode(plot_png).decode()
         parts.append(

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
 
+from rtsent import escaping
 from rtsent.records import RecordsError, pooling_error, read_document, records_of, write_atomic
 from rtsent.summary import COLUMNS, DEFAULT_COLUMNS, KEYS, case_frame, pairwise, summarize
 
@@ -31,6 +33,12 @@ class ReportError(ValueError):
 
 def load_records(paths: Sequence[str]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """One row per case from pytest-benchmark JSON files, and each file's header facts."""
+    rows, headers = read_records(paths)
+    return case_frame(rows), headers
+
+
+def read_records(paths: Sequence[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every file's records (each with its `file`), checked to pool, and each file's header facts."""
     rows, headers = [], []
     for path in paths:
         try:
@@ -42,7 +50,7 @@ def load_records(paths: Sequence[str]) -> tuple[pd.DataFrame, list[dict[str, Any
     problem = pooling_error(rows)
     if problem:
         raise ReportError(problem)
-    return case_frame(rows), headers
+    return rows, headers
 
 
 def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +86,7 @@ def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fmt(name: str, value: Any, best: bool, marker: str) -> str:
+def _fmt(name: str, value: Any, best: bool, marker: str, escape: Callable[[str], str]) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if name == "Δ val acc":
@@ -103,6 +111,7 @@ def _fmt(name: str, value: Any, best: bool, marker: str) -> str:
         text = f"{value:.3g}"
     else:
         text = str(value)
+    text = escape(text)  # before the marker: the format's markup is the reporter's, the text the input's
     return marker.format(text) if best else text
 
 
@@ -114,10 +123,14 @@ def render_table(summary: pd.DataFrame, columns: list[str], fmt: str, *, sort: s
     marker = {"github": "**{}**", "markdown": "**{}**", "html": "<b>{}</b>", "latex": "\\textbf{{{}}}"}.get(fmt, "{}*")
     if fmt in ("csv", "json"):
         marker = "{}"
-    names = [("" if meaningful else "(no weights) ") + row for row, meaningful in summary[["row", "meaningful"]].values]
+    escape = escaping.CELL.get(fmt, str)  # html escapes in report_html, json in json.dumps
+    names = [
+        escape(("" if meaningful else "(no weights) ") + row)
+        for row, meaningful in summary[["row", "meaningful"]].values
+    ]
     shown = pd.DataFrame({"case": names})
     if summary["model"].nunique() > 1 or summary["profile"].nunique() > 1:
-        shown.insert(0, "profile / model", summary["profile"] + " / " + summary["model"])
+        shown.insert(0, "profile / model", (summary["profile"] + " / " + summary["model"]).map(escape))
     for name in columns:
         larger = COLUMNS[name][2] if name in COLUMNS else None
         values = [v[0] if isinstance(v, tuple) else v for v in summary[name]]
@@ -128,7 +141,7 @@ def render_table(summary: pd.DataFrame, columns: list[str], fmt: str, *, sort: s
         ]
         best = (max(eligible) if larger else min(eligible)) if eligible and larger is not None else None
         shown[name] = [
-            _fmt(name, v, best is not None and value == best, marker)
+            _fmt(name, v, best is not None and value == best, marker, escape)
             for v, value in zip(summary[name], values, strict=True)
         ]
     return shown
@@ -153,7 +166,7 @@ def to_text(
     from tabulate import tabulate
 
     if fmt == "csv":
-        return shown.to_csv(index=False)
+        return shown.rename(columns=escaping.csv).to_csv(index=False)
     if fmt == "json":
         return json.dumps(
             {"headers": headers, "rows": shown.to_dict(orient="records"), "pairs": pairs.to_dict(orient="records")},
@@ -180,14 +193,19 @@ def to_text(
             plot_png=plot_png,
             pairs_title=pairs_title,
         )
+    escape = escaping.CELL[fmt]
     table_fmt = {"github": "github", "markdown": "pipe", "plain": "plain", "latex": "latex_raw"}[fmt]
-    table = tabulate(shown, headers="keys", tablefmt=table_fmt, showindex=False, disable_numparse=True)
+    # the cells of `shown` are escaped (render_table, selection_text); its column names and the pairs here
+    table = tabulate(
+        shown.rename(columns=escape), headers="keys", tablefmt=table_fmt, showindex=False, disable_numparse=True
+    )
     pair_table = ""
     if not pairs.empty:
+        pairs_shown = pairs_shown.astype(str).map(escape).rename(columns=escape)
         pair_table = tabulate(pairs_shown, headers="keys", tablefmt=table_fmt, showindex=False, disable_numparse=True)
     if fmt == "latex":
         return table + ("\n\n" + pair_table if pair_table else "") + "\n"
-    prefix = "\n".join(f"> {line}" if fmt in ("github", "markdown") else line for line in lines)
+    prefix = "\n".join(f"> {escape(line)}" if fmt in ("github", "markdown") else escape(line) for line in lines)
     return f"{prefix}\n\n{table}" + (f"\n\n{pairs_title}\n\n{pair_table}" if pair_table else "") + "\n"
 
 
@@ -200,6 +218,8 @@ def selection_text(records: list[dict[str, Any]], headers: list[dict[str, Any]],
     if not selections:
         raise ReportError("no case with metrics to select from")
     shown = pd.DataFrame(selected_table(selections))
+    if args.format in escaping.CELL:  # html escapes in report_html, json in json.dumps
+        shown = shown.astype(str).map(escaping.CELL[args.format])
     pairs = pd.DataFrame() if args.no_pairs else pd.DataFrame(pairs_on_test(selections))
     plot_png = None
     if args.plot or args.format == "html":
@@ -304,22 +324,49 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Options that would fail or destroy something only after the work: refused before it (ReportError)."""
+    for flag, value, least in (
+        ("--max-drop", args.max_drop, -math.inf),
+        ("--max-slowdown", args.max_slowdown, 0),
+        ("--max-memory-growth", args.max_memory_growth, 0),
+    ):
+        # argparse's float() reads "nan" and "inf": a gate that can never fire (nan) or never pass
+        if value is not None and not (math.isfinite(value) and value > least):
+            raise ReportError(f"{flag}={value} is not a finite number" + (f" > {least}" if least > -math.inf else ""))
+    inputs = [p for p in [*args.files, args.baseline] if p and os.path.isfile(p)]
+    outputs = [("--output", args.output), ("--github-bigger", args.github_bigger)]
+    outputs.append(("--github-smaller", args.github_smaller))
+    if args.plot:
+        stem = args.plot.removesuffix(".png")
+        plots = [f"{stem}-sweep.png", f"{stem}-curves.png"] if args.select else [args.plot]
+        outputs += [("--plot", p) for p in plots]
+    for flag, path in outputs:
+        if path is None:
+            continue
+        if os.path.isdir(path):
+            raise ReportError(f"{flag}={path!r} is a folder; give a file name to write")
+        if os.path.exists(path) and any(os.path.samefile(path, p) for p in inputs):
+            raise ReportError(f"{flag}={path!r} is one of the input files; give another name (it would be replaced)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        check_options(args)
         columns = [c.strip() for c in args.columns.split(",")] if args.columns else list(DEFAULT_COLUMNS)
         unknown = [c for c in columns if c not in COLUMNS]
         if unknown:
             raise ReportError(f"unknown column(s) {unknown}; available: {', '.join(COLUMNS)}")
-        frame, headers = load_records(args.files)
+        records, headers = read_records(args.files)  # each file parsed once
         if args.select:
-            records = [r for path in args.files for r in records_of(read_document(path))]
             text = selection_text(records, headers, args)
             if args.output:
                 write_atomic(args.output, text)
             else:
                 sys.stdout.write(text)
             return 0
+        frame = case_frame(records)
         if args.per_seed:
             frame["row"] = frame["row"] + "-seed" + frame["seed"].astype(str)
         summary = summarize(frame)
@@ -356,6 +403,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(text)
     except (ReportError, RecordsError) as error:
         print(f"rtsent-report: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # writing an output: no permission, disk full (inputs are read by read_document)
+        print(f"rtsent-report: cannot write {error.filename!r}: {error.strerror}", file=sys.stderr)
         return 2
     for problem in problems:
         print(f"rtsent-report: gate: {problem}", file=sys.stderr)

@@ -25,6 +25,7 @@ import numpy as np
 
 from rtsent.profiles import format_number
 from rtsent.records import STATUS_WITH_METRICS
+from rtsent.records import number as _number
 from rtsent.stats import bootstrap_interval, t_interval
 from rtsent.summary import correct, pair_row
 
@@ -62,14 +63,6 @@ class Candidate:
         return float(np.mean(values)) if values else None
 
 
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
-
-
 def candidates(records: list[dict[str, Any]]) -> dict[tuple, dict[tuple, Candidate]]:
     """{group key: {(row, epoch): candidate}} from records that carry metrics."""
     groups: dict[tuple, dict[tuple, Candidate]] = defaultdict(dict)
@@ -77,7 +70,9 @@ def candidates(records: list[dict[str, Any]]) -> dict[tuple, dict[tuple, Candida
         if record.get("status") not in STATUS_WITH_METRICS or _number(record.get("val_accuracy")) is None:
             continue
         key = tuple(record.get(k) for k in GROUP)
-        curve = [p for p in record.get("curve") or [] if isinstance(p, dict) and _number(p.get("val_accuracy"))]
+        curve = [
+            p for p in record.get("curve") or [] if isinstance(p, dict) and _number(p.get("val_accuracy")) is not None
+        ]
         points = curve or [{**record, "epoch": None}]
         for point in points:
             epoch = _number(point.get("epoch"))
@@ -272,13 +267,14 @@ def sweep_series(selection: Selection) -> dict[str, list[tuple[Any, float, float
     """{swept key: [(value, mean val acc, std over seeds)]} for every key with two or more values: at each
     value, the best candidate (over the other keys and the epochs) on the selection seeds."""
     seeds = selection.selection_seeds
-    keys: dict[str, set] = defaultdict(set)
+    keys: dict[str, list] = defaultdict(list)
     for c in selection.candidates.values():
         for key, value in {**({"lr": c.lr} if c.lr is not None else {}), **c.swept}.items():
-            keys[key].add(value)
+            keys[key].append(value)
     series = {}
-    for key, values in keys.items():
-        if len(values) < 2 or not all(isinstance(v, int | float) or isinstance(v, str) for v in values):
+    for key, every in keys.items():
+        # a key with a list value (a sweep over tuples) or null among its values has no axis to draw on
+        if not all(isinstance(v, int | float | str) for v in every) or len(values := set(every)) < 2:
             continue
         line = []
         for value in sorted(values, key=lambda v: (isinstance(v, str), v)):

@@ -153,20 +153,33 @@ def _interval(ok: pd.DataFrame, values: pd.Series) -> tuple[float, float, str] |
 
 
 def pairwise(frame: pd.DataFrame) -> pd.DataFrame:
-    """McNemar on validation predictions for every pair of rows, discordant counts summed over shared seeds."""
+    """McNemar on validation predictions for every pair of rows of one profile and model, discordant counts
+    summed over shared seeds; pairs in the order of the rows' first appearance."""
     ok = frame[frame["status"].isin(STATUS_WITH_METRICS)]
-    rows = []
-    for (ka, a), (kb, b) in combinations(ok.groupby(KEYS, sort=False), 2):
-        if ka[:2] != kb[:2]:
-            continue  # another profile or model: other examples or other weights
-        seeds = sorted(set(a["seed"]) & set(b["seed"]))
-        if not seeds:
-            continue
-        hits = [(_correct(a[a["seed"] == s].iloc[0]), _correct(b[b["seed"] == s].iloc[0])) for s in seeds]
-        row = pair_row(ka[2], kb[2], hits)
-        if row:
-            rows.append(row)
-    return pd.DataFrame(rows)
+    # Each row's per-seed correctness computed once, rows grouped by (profile, model): a pair costs one
+    # McNemar, and rows of other models are never paired (slicing the frame per pair and seed made 1,000
+    # records take minutes).
+    rows: dict[tuple, dict[int, np.ndarray]] = {}
+    for key, seed, predictions, labels in zip(
+        zip(*(ok[k] for k in KEYS), strict=True),
+        ok["seed"],
+        ok.get("val_predictions", [None] * len(ok)),
+        ok.get("val_labels", [None] * len(ok)),
+        strict=True,
+    ):
+        rows.setdefault(key, {}).setdefault(seed, correct(predictions, labels))  # the first record of a seed
+    order = {key: number for number, key in enumerate(rows)}
+    models: dict[tuple, list[tuple]] = {}
+    for key in rows:
+        models.setdefault(key[:2], []).append(key)
+    pairs = []
+    for keys in models.values():
+        for ka, kb in combinations(keys, 2):
+            seeds = sorted(set(rows[ka]) & set(rows[kb]))
+            row = pair_row(ka[2], kb[2], [(rows[ka][s], rows[kb][s]) for s in seeds]) if seeds else None
+            if row:
+                pairs.append(((order[ka], order[kb]), row))
+    return pd.DataFrame([row for _, row in sorted(pairs, key=lambda p: p[0])])
 
 
 def pair_row(a: str, b: str, hits: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rtsent.escaping import terminal
 from rtsent.reporting import render_table
 from rtsent.summary import case_frame, summarize
 
@@ -35,5 +36,5 @@ def title(records: Sequence[dict[str, Any]]) -> str:
     parts = []
     for key in ("profile", "model", "data"):
         values = sorted({str(r.get(key)) for r in records})
-        parts.append(f"{key} {', '.join(values)}")
+        parts.append(f"{key} {terminal(', '.join(values))}")  # the table's cells are escaped by render_table
     return "rtsent results: " + "; ".join(parts)

@@ -200,3 +200,182 @@ def test_refusals_name_the_file_case_and_value(tmp_path):
         with contextlib.redirect_stderr(stderr):
             assert main([str(path)]) == 2
         assert stderr.getvalue() == f"rtsent-report: {path}: svm-bf16-seed0: {message}\n"
+
+
+LABELS = "10110010"
+
+
+def _valid_document():
+    """Two LoRA configurations (curves, swept r) and an SVM, two seeds each: every mode of the report has work."""
+    benchmarks = []
+    for row, swept, curve in (("lora-lr2e-4-r8-bf16", {"r": 8}, True), ("lora-lr2e-4-r16-bf16", {"r": 16}, True)) + (
+        ("svm-bf16", {}, False),
+    ):
+        for seed in (0, 1):
+            points = [
+                {
+                    "epoch": epoch,
+                    "step": 4 * epoch,
+                    "train_loss": 0.5,
+                    "train_time_s": 1.0 * epoch,
+                    "val_accuracy": 0.5 + 0.125 * epoch,
+                    "test_accuracy": 0.5,
+                    "val_predictions": LABELS[: 4 + 2 * epoch] + "0" * (4 - 2 * epoch),
+                    "test_predictions": LABELS,
+                }
+                for epoch in (1, 2)
+            ]
+            info = {
+                "case": f"{row}-seed{seed}",
+                "row": row,
+                "profile": "quick",
+                "model": "m",
+                "method": row.split("-")[0],
+                "precision": "bf16",
+                "lr": 2e-4 if curve else None,
+                "seed": seed,
+                "status": "passed",
+                "swept": swept,
+                "curve": points if curve else None,
+                "train_info": {"steps": 8},
+                "val_accuracy": 0.75,
+                "test_accuracy": 0.5,
+                "val_predictions": "10110000" if seed else "10110011",
+                "val_labels": LABELS,
+                "test_predictions": LABELS,
+                "test_labels": LABELS,
+                "train_time_s": 2.0,
+                "train_peak_rss_bytes": 2**30,
+                "trainable_params": 1000,
+                "total_params": 10_000,
+                "latency_p50_ms": 1.5,
+            }
+            benchmarks.append({"name": f"test_method[{info['case']}]", "extra_info": info})
+    return {"machine_info": {"rtsent": {"profile": "quick"}}, "benchmarks": benchmarks}
+
+
+JUNK = st.sampled_from(
+    ["0.9", "", "abc", "012", "0101", "01" * 9, True, None, math.nan, math.inf, -math.inf, -1, 1.5, 10**30, 10**400]
+    + [1e308, [], [1], {"x": [1, {"y": None}]}, [{"epoch": "1"}], [None, 3]]
+)
+TOP_FIELDS = (
+    "val_accuracy test_accuracy train_time_s trainable_params latency_p50_ms stored_bytes seed lr workers contended "
+    "swept curve train_info val_predictions val_labels test_predictions test_labels precision method has_weights "
+    "accuracy_meaningful model_identity split_hashes data_canonical"
+).split()
+CURVE_FIELDS = "epoch step train_time_s val_accuracy test_accuracy val_predictions test_predictions".split()
+
+
+@st.composite
+def mutated(draw):
+    """A valid document with one or two fields of its records set to junk: top-level, in a curve point, in
+    `swept`, in `train_info`, or a curve point replaced."""
+    document = _valid_document()
+    for _ in range(draw(st.integers(1, 2))):
+        info = draw(st.sampled_from(document["benchmarks"]))["extra_info"]
+        where = draw(st.sampled_from(["top", "curve", "point", "swept", "steps", "whole curve", "whole swept"]))
+        value = draw(JUNK)
+        curve, point = info.get("curve"), draw(st.integers(0, 1))
+        curve = curve if isinstance(curve, list) and len(curve) > point else None
+        if where == "curve" and curve and isinstance(curve[point], dict):
+            curve[point][draw(st.sampled_from(CURVE_FIELDS))] = value
+        elif where == "point" and curve:
+            curve[point] = value
+        elif where == "swept" and isinstance(info.get("swept"), dict):
+            info["swept"]["r"] = value
+        elif where.startswith("whole"):
+            info[where.split()[1]] = value
+        elif where == "steps" and isinstance(info.get("train_info"), dict):
+            info["train_info"]["steps"] = value
+        else:
+            info[draw(st.sampled_from(TOP_FIELDS))] = value
+    return document
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    mutated(),
+    st.sampled_from([(), ("--select", "val")]),
+    st.sampled_from(FORMATS),
+    st.sampled_from([False] * 3 + [True]),
+)
+def test_a_mutated_record_renders_or_is_refused_in_one_line(document, mode, fmt, plot):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "a.json"
+        path.write_text(json.dumps(document))
+        written = path.read_bytes()
+        argv = [str(path), *mode, "--format", fmt, "--output", str(Path(folder) / "report")]
+        argv += ["--plot", str(Path(folder) / "p.png")] if plot else []
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            code = main(argv)
+        err = stderr.getvalue()
+        event(f"exit {code}")
+        assert path.read_bytes() == written  # the input is never touched
+        if code == 2:
+            assert err.count("\n") == 1 and err.startswith("rtsent-report: ") and "Traceback" not in err
+            return
+        assert code == 0 and not err, err
+        assert (Path(folder) / "report").stat().st_size > 0
+
+
+def test_strings_and_junk_in_curves_and_sweeps_are_refused(tmp_path, capsys):
+    cases = [
+        (("curve", 0, "val_accuracy"), "0.9", "curve[0].val_accuracy='0.9' is not a number [0, 1], null or NaN"),
+        (("curve", 1), [1], "curve[1]=[1] is not an object"),
+        (("curve",), {"epoch": 1}, "curve={'epoch': 1} is not a list or null"),
+        (("curve", 0, "test_predictions"), "0101", "curve[0].test_predictions has 4 examples, test_labels 8"),
+        (("swept", "r"), {"x": 1}, "swept.r={'x': 1} is not a string, finite number, boolean, null or a list of those"),
+        (("latency_p50_ms",), "12", "latency_p50_ms='12' is not a number >= 0, null or NaN"),
+        (("trainable_params",), 10**400, f"trainable_params=1{'0' * 56}... is not a number >= 0"),
+        (("workers",), "2", "workers='2' is not a number >= 1, null or NaN"),
+        (("train_info", "steps"), "8", "train_info.steps='8' is not a number >= 0, null or NaN"),
+    ]
+    for keys, value, message in cases:
+        document = _valid_document()
+        target = document["benchmarks"][0]["extra_info"]
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+        path = tmp_path / "r.json"
+        path.write_text(json.dumps(document))
+        for mode in ([], ["--select", "val"]):
+            assert main([str(path), *mode]) == 2
+            err = capsys.readouterr().err
+            assert (
+                err.startswith(f"rtsent-report: {path}: lora-lr2e-4-r8-bf16-seed0: {message}") and err.count("\n") == 1
+            )
+
+
+def test_outputs_never_replace_an_input_or_a_folder(tmp_path, capsys):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(_valid_document()))
+    written = path.read_bytes()
+    for argv, message in (
+        (["-o", str(tmp_path)], f"--output={str(tmp_path)!r} is a folder; give a file name to write"),
+        (["-o", str(path)], f"--output={str(path)!r} is one of the input files; give another name"),
+        (["--plot", str(path)], f"--plot={str(path)!r} is one of the input files"),
+        (["--baseline", str(path), "--github-bigger", str(path)], f"--github-bigger={str(path)!r} is one of"),
+        (["--select", "val", "--plot", str(tmp_path / "a")], f"--plot={str(tmp_path / 'a-sweep.png')!r} is a folder"),
+    ):
+        (tmp_path / "a-sweep.png").mkdir(exist_ok=True)
+        assert main([str(path), *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"rtsent-report: {message}") and err.count("\n") == 1, err
+        assert path.read_bytes() == written
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--max-drop", "nan", "--max-drop=nan is not a finite number"),
+        ("--max-drop", "inf", "--max-drop=inf is not a finite number"),
+        ("--max-slowdown", "inf", "--max-slowdown=inf is not a finite number > 0"),
+        ("--max-memory-growth", "-1", "--max-memory-growth=-1.0 is not a finite number > 0"),
+    ],
+)
+def test_gate_thresholds_must_be_finite(tmp_path, capsys, option, value, message):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(_valid_document()))
+    assert main([str(path), "--baseline", str(path), option, value]) == 2
+    assert capsys.readouterr().err == f"rtsent-report: {message}\n"

@@ -232,3 +232,44 @@ def test_merged_files_pool_only_the_same_experiment(tmp_path, capsys):
         "row 'svm-bf16' pools cases that are not the same experiment: model_identity differs "
         f"(svm-bf16-seed0 in {a}: 'sha256:abc'; svm-bf16-seed1 in {moved}: 'sha256:def')" in err
     )
+
+
+HOSTILE = "=a|b *c* _d_ $\\frac{x$ <b>y</b> [l](http://e) \x1b[31m\nz"
+
+
+@pytest.mark.parametrize("fmt", ["github", "markdown", "plain", "html", "latex", "csv", "json"])
+def test_a_hostile_case_id_and_model_render_as_written(tmp_path, capsys, fmt):
+    import csv
+    import io
+
+    benches = [record(HOSTILE, 0, 80, model=HOSTILE), record("head-bf16", 0, 70)]
+    assert main([write(tmp_path / "a.json", benches), "--format", fmt, "--plot", str(tmp_path / "p.png")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out  # no terminal escape sequence in any format
+    shown = "=a|b *c* _d_ $\\frac{x$ <b>y</b> [l](http://e) \\x1b[31m\\nz"  # control characters made visible
+    if fmt in ("github", "markdown"):
+        md = r"=a\|b \*c\* \_d\_ \$\\frac{x\$ \<b\>y\</b\> [l]\(http://e) \\x1b[31m\\nz"
+        table = [line for line in out.splitlines() if line.startswith("|")]
+        assert "\n".join(table).count(md) == 2 and f"model: {md} (sha256:abc)" in out  # case, profile / model
+        assert len({line.replace("\\|", "").count("|") for line in table[:4]}) == 1  # cells stay in their columns
+    elif fmt == "plain":
+        assert shown in out
+    elif fmt == "html":
+        assert "<b>y</b>" not in out and "&lt;b&gt;y&lt;/b&gt;" in out and "\\x1b[31m\\nz" in out
+    elif fmt == "latex":
+        assert r"=a|b *c* \_d\_ \$\textbackslash{}frac\{x\$ <b>y</b>" in out and "95\\% CI" in out
+    elif fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(out)))
+        assert rows[0]["case"] == "'" + shown and rows[0]["profile / model"] == "quick / " + shown
+    else:
+        assert json.loads(out)["rows"][0]["case"] == HOSTILE  # json.dumps escapes; the text is exact
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"  # `$\frac{x$` is text, not broken math
+
+
+def test_the_terminal_table_shows_control_characters(tmp_path):
+    from rtsent.terminal import results_table, title
+
+    records = [record("svm-\x1b]0;owned\x07-bf16", 0, 80, model="m\x1b[2J")["extra_info"]]
+    lines = [*results_table(records), title(records)]
+    assert not any("\x1b" in line or "\x07" in line for line in lines)
+    assert any("svm-\\x1b]0;owned\\x07-bf16" in line for line in lines) and "m\\x1b[2J" in lines[-1]
