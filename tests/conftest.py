@@ -3,13 +3,20 @@
 import os
 from pathlib import Path
 
+import peft  # noqa: F401  (see below)
 import pytest
+import transformers.models.bert.modeling_bert  # noqa: F401
 
 from rtsent.data import PACKAGED_DATA_FOLDER
 from rtsent.distributed import threads_per_worker
 from rtsent.measuring import available_cores
 
 pytest_plugins = ("pytester",)
+
+# pytester's in-process runs (runpytest_inprocess) drop every module the run imported; transformers' lazy
+# model modules, and torch's operator registrations that peft's imports trigger, cannot be imported a second
+# time in one process, so a test file run after such a run in the same worker failed at import
+# ("Could not import module 'BloomPreTrainedModel'"). Imported once here, before any of those runs.
 
 # Under pytest-xdist (the README's `-n 2`) each worker, and every bench run it starts, gets its share of
 # the cores: OpenMP threads of two processes each sized to the whole machine spin against each other and

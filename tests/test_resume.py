@@ -7,13 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-import transformers.models.bert.modeling_bert  # noqa: F401  imported once, outside the in-process runs
 
 from rtsent.records import resume_mismatch
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "test_methods.py"
-# pytester's in-process runs drop the modules each run imported; transformers' lazy model modules
-# cannot be imported a second time in one process, so the test imports them first (above).
 
 
 def run(pytester, data, *args):
