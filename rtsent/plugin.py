@@ -522,8 +522,8 @@ def rtsent(request: pytest.FixtureRequest) -> Session:
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> Any:
     """A resumed case's benchmark time would be the time to copy its record: give it the original
-    run's `case_time_s` before pytest-benchmark saves, compares or prints its table; at the end (after
-    pytest-benchmark's own session end) write --benchmark-json."""
+    run's `case_time_s` before pytest-benchmark saves, compares or prints its table; then write
+    --benchmark-json."""
     benchmarks = getattr(getattr(session.config, "_benchmarksession", None), "benchmarks", None) or []
     for bench in benchmarks:
         info = getattr(bench, "extra_info", None) or {}
@@ -531,11 +531,10 @@ def pytest_sessionfinish(session: pytest.Session) -> Any:
             fresh = type(bench.stats)()
             fresh.update(info["case_time_s"])  # resume_mismatch refused records without it
             bench.stats = fresh
-    outcome = yield
     rtsent = getattr(session.config, "_rtsent", None)
     if rtsent is not None and not _distributed(session.config):
-        _write_benchmark_json(session.config, rtsent)
-    return outcome
+        _write_benchmark_json(session.config, rtsent)  # before the terminal summary, which shows a failed write
+    return (yield)
 
 
 def _distributed(config: pytest.Config) -> bool:
