@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import warnings
 from typing import Any
 
 import pytest
@@ -201,13 +200,8 @@ class Controller:
     def _add(self, nodeid: str, record: dict[str, Any]) -> None:
         self.entries[nodeid] = benchmark_entry(record, nodeid)
         self.session.records.append(record)
-        if self.session.records_path:
-            from rtsent.records import RecordsError, write_records
-
-            try:
-                write_records(self.session.records_path, self.session.records, self.machine_info())
-            except (OSError, RecordsError) as error:  # one file not written must not stop every worker
-                warnings.warn(f"rtsent: --rtsent-records not written: {error}", stacklevel=1)
+        if self.session.records_path:  # a write that fails is kept elsewhere: one line at the end says where
+            self.session.save_records(self.machine_info())
 
     def machine_info(self) -> dict[str, Any]:
         """pytest-benchmark's machine facts with rtsent's, gathered once (py-cpuinfo takes about a second)."""
@@ -219,14 +213,9 @@ class Controller:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """The merged document, pytest-benchmark-shaped, where --benchmark-json points."""
-        target = getattr(self.config.option, "benchmark_json", None)
-        if target is None:
-            return
-        if hasattr(target, "close"):  # pytest-benchmark < 5.3 opened (and emptied) it at option parsing
-            target.close()
-            target = target.name
-        from rtsent.records import write_atomic
-
+        target = self.session.benchmark_json  # taken from pytest-benchmark at start (rtsent.plugin)
+        if not target or not self.entries:
+            return  # nothing ran: an earlier file stays as it was
         document = {
             "machine_info": self.machine_info(),
             "commit_info": self.config.hook.pytest_benchmark_generate_commit_info(config=self.config),
@@ -234,7 +223,7 @@ class Controller:
             "datetime": datetime.datetime.now(datetime.UTC).isoformat(),
             "version": _benchmark_version(),
         }
-        write_atomic(target, json.dumps(document, indent=1, default=str))
+        self.session.write_output("--benchmark-json", target, json.dumps(document, indent=1, default=str))
 
 
 def _benchmark_version() -> str:

@@ -35,7 +35,8 @@ OPTIONS = {
     "records": (
         "RTSENT_RECORDS",
         "",
-        "also write every case's record here, atomically after each case (survives kills)",
+        "also write every case's record here, atomically after each case (survives kills); records of cases this "
+        "run does not run stay in the file, those it runs again are replaced",
     ),
     "resume": (
         "RTSENT_RESUME",
@@ -99,6 +100,9 @@ class Session:
     resume: dict[str, dict[str, Any]] = field(default_factory=dict)
     bench: Any = field(default=None, repr=False)
     records: list[dict[str, Any]] = field(default_factory=list)  # every case's record, in the order run
+    kept_records: list[dict[str, Any]] = field(default_factory=list)  # the records file's, from before this run
+    benchmark_json: str = ""  # --benchmark-json, which rtsent writes (atomically, kept when that fails)
+    problems: list[str] = field(default_factory=list)  # one line per output not written, shown at the end
 
     def grid(self) -> list[Any]:
         """Every case's `CaseConfig`: the profile's grid, each swept method's entries replaced by its sweep's
@@ -156,6 +160,8 @@ class Session:
         from rtsent.data import DataSourceError
         from rtsent.distributed import threads_per_worker, worker_id
         from rtsent.measuring import configure_threads
+        from rtsent.outputs import check_save_folder
+        from rtsent.records import RecordsError
         from rtsent.workbench import Workbench
 
         if self.bench is not None:
@@ -174,8 +180,11 @@ class Session:
                 recipe = self.profile.recipe(method)
                 for point in self.sweep.get(method, [None]):
                     check_max_length(backbone, (recipe if point is None else point.recipe(recipe)).max_length)
-            self.bench.splits(self.data, self.max_train)
-        except (BackboneSourceError, DataSourceError) as error:
+            _, hashes = self.bench.splits(self.data, self.max_train)
+            if self.save_dir:  # another model's artifacts in the folder would be overwritten case by case
+                current = {"model": self.model, "data": self.data, "model_identity": backbone.identity}
+                check_save_folder(self.save_dir, {**current, "split_hashes": hashes})
+        except (BackboneSourceError, DataSourceError, RecordsError) as error:
             raise pytest.UsageError(f"rtsent: {error}") from None
 
     def run(self, config: Any) -> Any:
@@ -183,7 +192,7 @@ class Session:
         record says why not otherwise, as `resume_rejected`), else run."""
         from rtsent.distributed import worker_facts, worker_id
         from rtsent.progress import Progress
-        from rtsent.records import resume_mismatch, write_records
+        from rtsent.records import resume_mismatch
         from rtsent.runner import CaseResult, case_inputs, judge, run_case
 
         old = self.resume.get(config.case_id)
@@ -205,9 +214,29 @@ class Session:
             if worker_id() is not None:  # run here, now (a resumed record keeps where it ran)
                 result.record.update(worker_facts(self.bench.device, self.devices, self.pinned_device))
         self.records.append(result.record)
-        if self.records_path and worker_id() is None:  # under xdist the controller writes the merged file
-            write_records(self.records_path, self.records, {"rtsent": self.bench.facts})
+        if worker_id() is None:  # under xdist the controller writes the merged file
+            self.save_records({"rtsent": self.bench.facts})
         return result
+
+    def save_records(self, machine_info: dict[str, Any]) -> None:
+        """--rtsent-records rewritten: the file's earlier records that this run did not replace (same
+        profile, model and case), then this run's."""
+        if not self.records_path:
+            return
+        from rtsent.records import record_key, records_text
+
+        replaced = {record_key(record) for record in self.records}
+        kept = [record for record in self.kept_records if record_key(record) not in replaced]
+        self.write_output("--rtsent-records", self.records_path, records_text(kept + self.records, machine_info))
+
+    def write_output(self, option: str, path: str, text: str) -> None:
+        """`text` written to `path` atomically; when that fails, kept in the temp folder, and the one line
+        saying where is shown at the end of the run (once, however many cases hit it)."""
+        from rtsent.outputs import write_kept
+
+        line = write_kept(option, path, text)
+        if line is not None and line not in self.problems:
+            self.problems.append(line)
 
 
 def _merged(base: tuple[tuple[str, Any], ...], changes: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any], ...]:
@@ -295,8 +324,11 @@ def parse_options(get: Any, *, pinned: str | None = None) -> Session:
         unknown = [m for m in sweep if m not in {e.method for e in profile.grid}]
         if unknown:
             raise ValueError(f"--rtsent-sweep names {unknown}, which profile {profile.name!r} does not run")
-    if get("save") and Path(get("save")).exists() and not Path(get("save")).is_dir():
-        raise ValueError(f"--rtsent-save={get('save')!r} is a file; give a folder (created if missing)")
+    from rtsent.outputs import check_writable
+
+    for option, as_folder in (("records", False), ("save", True)):  # found wanting now, not after the training
+        if get(option):
+            check_writable(f"--rtsent-{option}", get(option), folder=as_folder)
     if get("progress") not in PROGRESS_MODES:
         raise ValueError(f"--rtsent-progress={get('progress')!r} is not one of {', '.join(PROGRESS_MODES)}")
     resume = {}
@@ -366,6 +398,7 @@ def pytest_configure(config: pytest.Config) -> None:
         pinned = distributed.pin_device(_devices(config.getoption("--rtsent-devices")))  # before any CUDA call
         config._rtsent = parse_options(lambda name: config.getoption(f"--rtsent-{name}"), pinned=pinned)
         config._rtsent.grid()  # case ids that come out twice (a sweep's values) fail now, not at collection
+        _take_outputs(config, config._rtsent)
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
     if distributed.worker_id() is not None:
@@ -380,6 +413,46 @@ def pytest_configure(config: pytest.Config) -> None:
     # before pytest-benchmark's own pytest_configure (trylast), which reads its columns option
     if hasattr(config.option, "benchmark_columns") and not _user_gave(config, "--benchmark-columns"):
         config.option.benchmark_columns = list(BENCHMARK_COLUMNS)
+
+
+def _take_outputs(config: pytest.Config, session: Session) -> None:
+    """The output files, checked and claimed at start. --benchmark-json is written by rtsent, not by
+    pytest-benchmark (whose plain `open(path, "wb")` at the end would leave neither the old file nor the
+    new one on a full disk): the option is taken from it here, before its pytest_configure (trylast) reads
+    it. The records file is locked for the session and its earlier records kept (under xdist: in the
+    controller, which alone writes it)."""
+    from rtsent import distributed
+    from rtsent.outputs import check_writable, earlier_records, lock_records
+
+    target = getattr(config.option, "benchmark_json", None)
+    if target is not None:
+        if hasattr(target, "close"):  # pytest-benchmark < 5.3 opened (and emptied) it at option parsing
+            target.close()
+            target = target.name
+        check_writable("--benchmark-json", target)
+        session.benchmark_json = str(target)
+        config.option.benchmark_json = None
+    if session.records_path and distributed.worker_id() is None:
+        config.add_cleanup(lock_records(session.records_path))
+        session.kept_records = earlier_records(session.records_path)
+
+
+def _write_benchmark_json(config: pytest.Config, session: Session) -> None:
+    """What pytest-benchmark would write to --benchmark-json (through its own hooks, so every plugin's
+    changes are in it), written by rtsent: atomically, and kept in the temp folder when that fails."""
+    benchmarks = getattr(getattr(config, "_benchmarksession", None), "benchmarks", None)
+    if not session.benchmark_json or not benchmarks:
+        return  # nothing ran: an earlier file stays as it was
+    from pytest_benchmark.utils import safe_dumps
+
+    machine_info = config._benchmarksession.get_machine_info()
+    commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
+    config.hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit_info)
+    document = config.hook.pytest_benchmark_generate_json(
+        config=config, benchmarks=benchmarks, include_data=True, machine_info=machine_info, commit_info=commit_info
+    )
+    config.hook.pytest_benchmark_update_json(config=config, benchmarks=benchmarks, output_json=document)
+    session.write_output("--benchmark-json", session.benchmark_json, safe_dumps(document, ensure_ascii=True, indent=4))
 
 
 def _user_gave(config: pytest.Config, option: str) -> bool:
@@ -462,7 +535,8 @@ def rtsent(request: pytest.FixtureRequest) -> Session:
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> Any:
     """A resumed case's benchmark time would be the time to copy its record: give it the original
-    run's `case_time_s` before pytest-benchmark writes its JSON, saves, compares or prints its table."""
+    run's `case_time_s` before pytest-benchmark saves, compares or prints its table; then write
+    --benchmark-json."""
     benchmarks = getattr(getattr(session.config, "_benchmarksession", None), "benchmarks", None) or []
     for bench in benchmarks:
         info = getattr(bench, "extra_info", None) or {}
@@ -470,7 +544,17 @@ def pytest_sessionfinish(session: pytest.Session) -> Any:
             fresh = type(bench.stats)()
             fresh.update(info["case_time_s"])  # resume_mismatch refused records without it
             bench.stats = fresh
+    rtsent = getattr(session.config, "_rtsent", None)
+    if rtsent is not None and not _distributed(session.config):
+        _write_benchmark_json(session.config, rtsent)  # before the terminal summary, which shows a failed write
     return (yield)
+
+
+def _distributed(config: pytest.Config) -> bool:
+    """An xdist controller or worker: there the controller writes --benchmark-json (rtsent.distributed)."""
+    from rtsent import distributed
+
+    return distributed.worker_id() is not None or distributed.is_controller(config)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -485,13 +569,16 @@ def pytest_benchmark_generate_json(config: pytest.Config, benchmarks: list[Any],
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     """The compact rtsent table of the cases this session ran (or resumed)."""
     session = getattr(config, "_rtsent", None)
-    if session is None or not session.records:
+    if session is None:
         return
     from rtsent.terminal import results_table, title
 
-    terminalreporter.write_sep("-", title(session.records))
-    for line in results_table(session.records):
-        terminalreporter.write_line(line)
+    if session.records:
+        terminalreporter.write_sep("-", title(session.records))
+        for line in results_table(session.records):
+            terminalreporter.write_line(line)
+    for line in session.problems:  # an output not written, and where its contents are instead
+        terminalreporter.write_line(line, red=True, bold=True)
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:

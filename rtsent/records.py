@@ -76,7 +76,7 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
-        mode = 0o666 & ~_umask()
+        mode = new_mode()
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -88,11 +88,12 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         raise
 
 
-def _umask() -> int:
-    """The process's umask (reading it means setting it: set it straight back)."""
+def new_mode(folder: bool = False) -> int:
+    """The permissions an ordinary new file (0o666) or folder (0o777) gets under the process's umask
+    (reading the umask means setting it: set it straight back)."""
     mask = os.umask(0o022)
     os.umask(mask)
-    return mask
+    return (0o777 if folder else 0o666) & ~mask
 
 
 def read_document(path: str | Path) -> dict[str, Any]:
@@ -396,10 +397,20 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def write_records(path: str | Path, records: list[dict[str, Any]], machine_info: dict[str, Any]) -> None:
-    """rtsent's own results file, rewritten atomically after every case: survives a kill -9."""
+def records_text(records: list[dict[str, Any]], machine_info: dict[str, Any]) -> str:
+    """rtsent's own results file (pytest-benchmark's shape, records only) as JSON text."""
     document = {
         "machine_info": machine_info,
         "benchmarks": [{"name": f"test_method[{r['case']}]", "extra_info": r} for r in records],
     }
-    write_atomic(path, json.dumps(document, default=str))
+    return json.dumps(document, default=str)
+
+
+def write_records(path: str | Path, records: list[dict[str, Any]], machine_info: dict[str, Any]) -> None:
+    """rtsent's own results file, rewritten atomically after every case: survives a kill -9."""
+    write_atomic(path, records_text(records, machine_info))
+
+
+def record_key(record: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """What one record stands for in a results file: a later record with the same key replaces it."""
+    return record.get("profile"), record.get("model"), record.get("case")

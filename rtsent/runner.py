@@ -7,6 +7,7 @@ A case never raises for a failure of its own: the record carries the status (`pa
 from __future__ import annotations
 
 import gc
+import shutil
 import time
 import traceback
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from rtsent.curves import SPLIT_PREFIX, LearningCurve, bits
 from rtsent.measuring import measure, resolve_precision
 from rtsent.methods import TAKES_LR, check_params, get_method, method_params
 from rtsent.profiles import PRECISIONS, Recipe, format_number
-from rtsent.serving import measure_serving, save_record
+from rtsent.serving import measure_serving, publish, save_artifacts, save_record, staging_folder
 from rtsent.sweeps import id_part
 from rtsent.training import Diverged
 from rtsent.workbench import Workbench
@@ -144,13 +145,24 @@ def run_case(
     `callbacks` (rtsent.callbacks) hear the case's phases and its training loop; one that raises
     ends the case with status `error`. `case_time_s` is the whole case's wall time, in seconds: what
     the benchmark times, kept so that a resumed case can carry it. After evaluation the serving cost
-    is measured (rtsent.serving); `save_to` keeps the case's artifacts and record there.
+    is measured (rtsent.serving); `save_to` keeps the case's artifacts and record there: written to a
+    staging folder, renamed to `save_to` once complete (a save that fails or is cut off leaves nothing
+    there; the record's `serving_error` says why).
     """
     started = time.perf_counter()
-    result = _run_case(config, bench, as_callback(callbacks), save_to)
-    result.record["case_time_s"] = time.perf_counter() - started
-    if save_to is not None and save_to.is_dir():
-        save_record(save_to, result.record)
+    staging = None if save_to is None else staging_folder(save_to)
+    try:
+        result = _run_case(config, bench, as_callback(callbacks), staging)
+        result.record["case_time_s"] = time.perf_counter() - started
+        if save_to is not None and staging.is_dir():  # the artifacts are complete: a failed save removed it
+            try:
+                save_record(staging, result.record)
+                publish(staging, save_to)
+            except OSError as error:
+                _serving_error(result.record, f"artifacts not saved to {str(save_to)!r}: {_one_line(error)}")
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)  # Ctrl-C, a failed save: no half-written folder stays
     return result
 
 
@@ -251,10 +263,6 @@ def _serve(
     disk) is recorded as `serving_error` and does not undo the case's metrics or verdict."""
     hooks.on_phase("serving")
     try:
-        if save_to is not None:
-            save_to.mkdir(parents=True, exist_ok=True)
-            if getattr(method, "uses_backbone", True):
-                task.backbone.tokenizer.save_pretrained(save_to)
         batch_size = config.recipe.eval_batch_size
         record.update(
             measure_serving(
@@ -263,13 +271,27 @@ def _serve(
                 precision=config.precision,
                 batch_size=batch_size,
                 evaluated=record["val_predictions"],
-                save_to=save_to,
             )
         )
     except torch.OutOfMemoryError:
         raise  # the device, not serving, is out of room: the case's `oom` status says so
     except Exception as error:
-        record["serving_error"] = f"{type(error).__name__}: {error}".splitlines()[0]
+        _serving_error(record, _one_line(error))
+    if save_to is not None:  # after the figures: a save that fails (a full disk) keeps them
+        try:
+            save_artifacts(save_to, method, task.backbone.tokenizer if getattr(method, "uses_backbone", True) else None)
+        except Exception as error:
+            shutil.rmtree(save_to, ignore_errors=True)
+            _serving_error(record, f"artifacts not saved: {_one_line(error)}")
+
+
+def _one_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
+def _serving_error(record: dict[str, Any], text: str) -> None:
+    """`serving_error`: what went wrong after evaluation (several things: joined by "; ")."""
+    record["serving_error"] = "; ".join(filter(None, (record.get("serving_error"), text)))
 
 
 def _labels(task: Any) -> dict[str, np.ndarray]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from rtsent.curves import bits
+from rtsent.records import new_mode
 from rtsent.workbench import Task
 
 LATENCY_SAMPLE = 200  # validation sentences timed one at a time: the same rows for every method
@@ -85,18 +87,12 @@ def speed(method: Any, task: Task, *, batch_size: int, prefix: str = "") -> dict
     }
 
 
-def stored_bytes(method: Any, keep_in: Path | None = None) -> int:
+def stored_bytes(method: Any) -> int:
     """Bytes of what `method.save(folder)` writes into an empty folder: what this task keeps beside the
-    shared base model. `keep_in`: the files are then copied there (replacing earlier ones of the same name)."""
+    shared base model."""
     with tempfile.TemporaryDirectory() as scratch:
         method.save(Path(scratch))
-        files = [f for f in Path(scratch).rglob("*") if f.is_file()]
-        if keep_in is not None:
-            for file in files:
-                target = keep_in / file.relative_to(scratch)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(file, target)
-        return sum(f.stat().st_size for f in files)
+        return sum(f.stat().st_size for f in Path(scratch).rglob("*") if f.is_file())
 
 
 def merged_copy(method: Any) -> Any:
@@ -122,11 +118,9 @@ def merge_check(method: Any, merged: Any, task: Task, *, batch_size: int, precis
     }
 
 
-def measure_serving(
-    method: Any, task: Task, *, precision: str, batch_size: int, evaluated: str, save_to: Path | None = None
-) -> dict[str, Any]:
-    """Every serving figure of a fitted method as record fields; `save_to` keeps its artifacts there
-    (else they are written to a temporary folder, measured and removed).
+def measure_serving(method: Any, task: Task, *, precision: str, batch_size: int, evaluated: str) -> dict[str, Any]:
+    """Every serving figure of a fitted method as record fields (its artifacts are written to a temporary
+    folder, measured and removed; `save_artifacts` keeps them).
 
     Fields: latency_p50_ms, latency_p95_ms (ms per sentence at batch 1), throughput_sent_per_s,
     served_matches_eval (the served labels equal `evaluated`, the validation predictions the evaluation
@@ -137,7 +131,7 @@ def measure_serving(
     record = speed(method, task, batch_size=batch_size)
     served = record.pop("_served_predictions")
     record["served_matches_eval"] = bits(served) == evaluated
-    record["stored_bytes"] = stored_bytes(method, keep_in=save_to)
+    record["stored_bytes"] = stored_bytes(method)
     base = task.bench.base_model_bytes(task.backbone) if getattr(method, "uses_backbone", True) else None
     record["base_model_bytes"] = base
     record["stored_share"] = record["stored_bytes"] / base if base else None
@@ -148,6 +142,37 @@ def measure_serving(
         record.update(merged_speed)
         record.update(merge_check(method, merged, task, batch_size=batch_size, precision=precision))
     return record
+
+
+def staging_folder(target: Path) -> Path:
+    """Where a case's artifacts are written before `publish` renames them to `target` (--rtsent-save's
+    DIR/CASE_ID): a hidden sibling, so that an unfinished folder (a kill) never looks like a case's."""
+    return target.parent / f".{target.name}.partial-{os.getpid()}"
+
+
+def save_artifacts(folder: Path, method: Any, tokenizer: Any | None) -> None:
+    """What a task keeps (`method.save`) and, for a method on the backbone, its tokenizer, into `folder`
+    (created; an earlier unfinished one of this process is removed first)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    if tokenizer is not None:
+        tokenizer.save_pretrained(folder)
+    method.save(folder)
+
+
+def publish(staging: Path, target: Path) -> None:
+    """The complete case folder `staging` renamed to `target`, replacing an earlier one of the same case.
+    Its files get the permissions any new file gets under the umask: safetensors writes its files 0600."""
+    for path in [staging, *staging.rglob("*")]:
+        os.chmod(path, new_mode(folder=path.is_dir()))
+    if target.exists():
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)  # a folder cannot replace a non-empty one in one rename
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, target)
 
 
 def save_record(folder: Path, record: dict[str, Any]) -> None:

@@ -138,11 +138,15 @@ def test_bitfit_trained_tensors_load_over_the_base(task, tmp_path):
 
 
 def test_stored_bytes_are_the_same_when_the_folder_is_reused(task, tmp_path):
-    from rtsent.serving import stored_bytes
+    from rtsent.serving import publish, save_artifacts, stored_bytes
 
     method = METHODS["lora"](recipe=SMOKE.recipe("lora"), precision="fp32", seed=0, lr=1e-2).fit(task)
-    first = stored_bytes(method, keep_in=tmp_path)
-    assert first == stored_bytes(method, keep_in=tmp_path) == sum(f.stat().st_size for f in tmp_path.iterdir()) > 0
+    for _ in range(2):  # the second save replaces the first case folder, nothing of it adds up
+        save_artifacts(tmp_path / "staging", method, None)
+        publish(tmp_path / "staging", tmp_path / "case")
+    saved = sum(f.stat().st_size for f in (tmp_path / "case").rglob("*") if f.is_file())
+    assert stored_bytes(method) == stored_bytes(method) == saved > 0
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["case"]
 
 
 def test_a_serving_failure_keeps_the_case_and_its_metrics(polarity_folder, bench, monkeypatch):
