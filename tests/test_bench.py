@@ -52,7 +52,7 @@ def test_smoke_grid_records_every_case(tmp_path, polarity_folder):
     grid = parse_options(lambda name: options.get(name, "")).grid()
     assert names == sorted(f"test_method[{case.case_id}]" for case in grid)
     assert len(names) == 2 * len(get_profile("smoke").grid)  # every grid row, two seeds, each once
-    assert "test_method[lora-lr2e-4-target_modules=all-linear-bf16-seed1]" in names
+    assert "test_method[lora-lr2e-4-target_modules=all-linear-fp32-seed1]" in names
     for bench in results["benchmarks"]:
         info = bench["extra_info"]
         assert info["status"] == "passed" and info["profile"] == "smoke"
@@ -91,12 +91,13 @@ def test_case_below_its_floor_fails_and_keeps_its_record(tmp_path, polarity_fold
         "--rtsent-profile=quick",
         f"--rtsent-data={polarity_folder}",
         "--rtsent-methods=svm",
+        "--rtsent-precisions=fp32",  # any CPU: bf16 is skipped on one without native bf16
         "--rtsent-max-train=200",
         f"--rtsent-floors={floors}",
         tmp_path=tmp_path,
     )
     assert proc.returncode == 1
-    assert "below_floor: svm-bf16-seed0: val accuracy" in proc.stdout and "< floor 0.9900 (gap -" in proc.stdout
+    assert "below_floor: svm-fp32-seed0: val accuracy" in proc.stdout and "< floor 0.9900 (gap -" in proc.stdout
     [bench] = results["benchmarks"]
     assert bench["extra_info"]["status"] == "below_floor" and bench["extra_info"]["val_accuracy"] < 0.99
     floors.write_text("[qlora]\nval_accuracy = 0.5\n")
@@ -117,14 +118,14 @@ def test_sweep_runs_as_ordinary_cases(tmp_path):
     assert set(records) == {
         "svm-C1e-1-pooling=mean-fp32-seed0",
         "svm-C1-pooling=mean-fp32-seed0",
-        "lora-lr1e-3-r4-bf16-seed0",
-        "lora-lr1e-3-r8-bf16-seed0",
-        "lora-lr2e-3-r4-bf16-seed0",
-        "lora-lr2e-3-r8-bf16-seed0",
+        "lora-lr1e-3-r4-fp32-seed0",
+        "lora-lr1e-3-r8-fp32-seed0",
+        "lora-lr2e-3-r4-fp32-seed0",
+        "lora-lr2e-3-r8-fp32-seed0",
         # the grid's LoRA row on every linear layer keeps its target set under the sweep
-        *(f"lora-lr{lr}-r{r}-target_modules=all-linear-bf16-seed0" for lr in ("1e-3", "2e-3") for r in (4, 8)),
+        *(f"lora-lr{lr}-r{r}-target_modules=all-linear-fp32-seed0" for lr in ("1e-3", "2e-3") for r in (4, 8)),
     }
-    r4, r8 = records["lora-lr1e-3-r4-bf16-seed0"], records["lora-lr1e-3-r8-bf16-seed0"]
+    r4, r8 = records["lora-lr1e-3-r4-fp32-seed0"], records["lora-lr1e-3-r8-fp32-seed0"]
     assert r4["method_params"] == {"r": 4, "lora_alpha": 16, "lora_dropout": 0.1, "target_modules": "query_value"}
     assert r4["swept"] == {"r": 4}
     assert r4["lr"] == 1e-3
