@@ -141,6 +141,8 @@ def check_save_folder(folder: str | Path, current: dict[str, Any]) -> None:
     artifacts of another model or data than `current` (a record's `model`, `data`, `model_identity` and
     `split_hashes`): this run would overwrite them silently, or leave a folder of mixed origins."""
     for saved_file in sorted(Path(folder).glob("*/record.json")):
+        if saved_file.parent.name.startswith("."):
+            continue  # a staging or replaced folder a killed run left (.CASE.partial-PID): no saved case
         try:
             saved = json.loads(saved_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -82,7 +82,12 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
             handle.write(data.encode() if isinstance(data, str) else data)
+            handle.flush()
+            os.fsync(handle.fileno())  # a full disk may accept the write into the page cache and refuse it here
         os.replace(tmp, target)
+    except OSError as error:  # named by the file asked for, not by the temporary one (or by nothing: a full disk)
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror or str(error), str(target)) from error
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -405,6 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rtsent-report: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # writing an output: no permission, disk full (inputs are read by read_document)
+        # write_atomic names the file asked for, not its temporary one
         print(f"rtsent-report: cannot write {error.filename!r}: {error.strerror}", file=sys.stderr)
         return 2
     for problem in problems:

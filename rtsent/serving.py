@@ -169,7 +169,11 @@ def publish(staging: Path, target: Path) -> None:
         old = target.parent / f".{target.name}.old-{os.getpid()}"
         shutil.rmtree(old, ignore_errors=True)
         os.replace(target, old)  # a folder cannot replace a non-empty one in one rename
-        os.replace(staging, target)
+        try:
+            os.replace(staging, target)
+        except BaseException:
+            os.replace(old, target)  # the earlier case folder back where it was, not stranded under a hidden name
+            raise
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(staging, target)

@@ -29,7 +29,11 @@ def results_table(records: Sequence[dict[str, Any]]) -> list[str]:
     if any(not r.get("accuracy_meaningful", True) for r in records):
         notes.append("(no weights): random weights, for time and memory only; their accuracy means nothing")
     # the case and its metrics stand; what is missing is its serving figures or its saved artifacts
-    notes += [f"{r.get('case')}: serving_error: {r['serving_error']}" for r in records if r.get("serving_error")]
+    notes += [
+        terminal(f"{r.get('case')}: serving_error: {r['serving_error']}")  # a resumed record is input
+        for r in records
+        if r.get("serving_error")
+    ]
     return [*table.splitlines(), *notes]
 
 

@@ -98,7 +98,9 @@ def test_a_write_that_fails_at_the_end_keeps_the_old_file_and_every_finished_rec
 
     monkeypatch.setattr(os, "replace", replace)
     result = run(bench_dir, f"--benchmark-json={results / 'o.json'}", f"--rtsent-records={results / 'r.json'}")
-    assert result.ret == 0, result.stdout.str()[-3000:]  # the case passed; the files' fate is a line each
+    # the case passed, the files' fate is a line each, and the exit status says the outputs are not there
+    assert result.ret == 1, result.stdout.str()[-3000:]
+    result.assert_outcomes(passed=1)
     if BENCHMARK_VERSION >= (5, 3):  # before 5.3 pytest-benchmark opens (empties) the file when pytest starts
         assert (results / "o.json").read_text() == '{"old": "benchmarks"}'  # neither emptied nor half-written
     pid = os.getpid()
@@ -225,3 +227,64 @@ def test_a_save_folder_of_another_model_is_refused(bench_dir):
     )
     assert line.endswith("; give another folder or empty this one")
     assert json.loads((save / "svm-fp32-seed0" / "record.json").read_text()) == other
+
+
+def test_a_failed_atomic_write_names_the_file_asked_for(tmp_path, monkeypatch, capsys):
+    from rtsent.records import write_atomic
+    from rtsent.reporting import main
+
+    monkeypatch.setattr(os, "replace", lambda *a, **k: (_ for _ in ()).throw(ENOSPC))  # the disk is full
+    with pytest.raises(OSError) as raised:
+        write_atomic(tmp_path / "r.md", "x")
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(tmp_path / "r.md")
+    assert [p.name for p in tmp_path.iterdir()] == []  # no temporary file left behind
+    results = Path(__file__).resolve().parents[1] / "results" / "methods" / "methods-offline-s0.json"
+    assert main([str(results), "--no-pairs", "-o", str(tmp_path / "r.md")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"rtsent-report: cannot write {str(tmp_path / 'r.md')!r}: No space left on device"
+    )
+
+
+def test_a_failed_publish_puts_the_earlier_case_folder_back(tmp_path, monkeypatch):
+    from rtsent.serving import publish
+
+    target, staging = tmp_path / "case", tmp_path / ".case.partial-1"
+    target.mkdir()
+    (target / "old.txt").write_text("earlier")
+    staging.mkdir()
+    (staging / "new.txt").write_text("new")
+    real = os.replace
+
+    def replace(source, destination, **kwargs):
+        if Path(source) == staging:
+            raise ENOSPC
+        return real(source, destination, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OSError):
+        publish(staging, target)
+    assert (target / "old.txt").read_text() == "earlier"  # not stranded under a hidden name
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".case.partial-1", "case"]
+
+
+def test_hidden_leftovers_of_a_killed_run_are_no_saved_case(tmp_path):
+    from rtsent.outputs import check_save_folder
+
+    current = {"model": "m", "data": "d", "model_identity": "a", "split_hashes": {"validation": "v", "test": "t"}}
+    leftover = tmp_path / ".case.partial-123"
+    leftover.mkdir()
+    (leftover / "record.json").write_text(json.dumps({**current, "model_identity": "other"}))
+    check_save_folder(tmp_path, current)  # no refusal over an invisible folder
+    (tmp_path / "case").mkdir()
+    (tmp_path / "case" / "record.json").write_text(json.dumps({**current, "model_identity": "other"}))
+    with pytest.raises(Exception, match="holds another model's or data's artifacts"):
+        check_save_folder(tmp_path, current)
+
+
+def test_a_serving_error_note_shows_control_characters():
+    from rtsent.terminal import results_table
+
+    record = {"case": "svm-fp32-seed0", "row": "svm-fp32", "method": "svm", "status": "passed", "seed": 0}
+    record |= {"profile": "smoke", "model": "m", "serving_error": "artifacts not saved: \x1b[2Jgone"}
+    [note] = [line for line in results_table([record]) if "serving_error" in line]
+    assert "\x1b" not in note and "\\x1b[2Jgone" in note
