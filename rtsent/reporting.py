@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from rtsent import escaping
+from rtsent.ranges import POSITIVE, Interval
 from rtsent.records import RecordsError, pooling_error, read_document, records_of, write_atomic
 from rtsent.summary import COLUMNS, DEFAULT_COLUMNS, KEYS, case_frame, pairwise, summarize
 
@@ -326,14 +327,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def check_options(args: argparse.Namespace) -> None:
     """Options that would fail or destroy something only after the work: refused before it (ReportError)."""
-    for flag, value, least in (
-        ("--max-drop", args.max_drop, -math.inf),
-        ("--max-slowdown", args.max_slowdown, 0),
-        ("--max-memory-growth", args.max_memory_growth, 0),
+    for flag, value, valid in (
+        ("--max-drop", args.max_drop, Interval(float)),
+        ("--max-slowdown", args.max_slowdown, POSITIVE),
+        ("--max-memory-growth", args.max_memory_growth, POSITIVE),
     ):
         # argparse's float() reads "nan" and "inf": a gate that can never fire (nan) or never pass
-        if value is not None and not (math.isfinite(value) and value > least):
-            raise ReportError(f"{flag}={value} is not a finite number" + (f" > {least}" if least > -math.inf else ""))
+        if value is not None and value not in valid:
+            raise ReportError(f"{flag}={value} is not {valid}")
     inputs = [p for p in [*args.files, args.baseline] if p and os.path.isfile(p)]
     outputs = [("--output", args.output), ("--github-bigger", args.github_bigger)]
     outputs.append(("--github-smaller", args.github_smaller))
