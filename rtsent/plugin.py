@@ -48,6 +48,12 @@ OPTIONS = {
         "",
         "keep each case's artifacts in DIR/CASE_ID (adapter or head or model as safetensors, tokenizer, record.json)",
     ),
+    "serving": (
+        "RTSENT_SERVING",
+        "once",
+        "serving figures (latency, throughput): once per serving shape (model, method, adapter shape, precision, "
+        "device) and reused by the session's other cases of that shape, every (timed in each case), off (none)",
+    ),
     "devices": (
         "RTSENT_DEVICES",
         "",
@@ -94,6 +100,7 @@ class Session:
     progress: str = "auto"
     progress_sink: Any = field(default=None, repr=False)  # set when pytest's terminal is up; None: silent
     save_dir: str = ""  # --rtsent-save: each case's artifacts in save_dir/case_id
+    serving: str = "once"  # --rtsent-serving: rtsent.serving.SERVING_MODES
     devices: list[int] = field(default_factory=list)  # --rtsent-devices: one per xdist worker
     pinned_device: str | None = None  # what this worker's CUDA_VISIBLE_DEVICES was set to
     resume_path: str = ""
@@ -205,7 +212,13 @@ class Session:
             progress = Progress(config.case_id, self.progress_sink) if self.progress_sink else None
             try:
                 save_to = Path(self.save_dir) / config.case_id if self.save_dir else None
-                result = run_case(config, bench=self.bench, callbacks=[progress] if progress else [], save_to=save_to)
+                result = run_case(
+                    config,
+                    bench=self.bench,
+                    callbacks=[progress] if progress else [],
+                    save_to=save_to,
+                    serving=self.serving,
+                )
             finally:
                 if progress:
                     progress.close()
@@ -329,6 +342,11 @@ def parse_options(get: Any, *, pinned: str | None = None) -> Session:
     for option, as_folder in (("records", False), ("save", True)):  # found wanting now, not after the training
         if get(option):
             check_writable(f"--rtsent-{option}", get(option), folder=as_folder)
+    from rtsent.serving import SERVING_MODES
+
+    serving = get("serving") or "once"  # a caller that builds the options itself may leave it out
+    if serving not in SERVING_MODES:
+        raise ValueError(f"--rtsent-serving={serving!r} is not one of {', '.join(SERVING_MODES)}")
     if get("progress") not in PROGRESS_MODES:
         raise ValueError(f"--rtsent-progress={get('progress')!r} is not one of {', '.join(PROGRESS_MODES)}")
     resume = {}
@@ -351,6 +369,7 @@ def parse_options(get: Any, *, pinned: str | None = None) -> Session:
         device=device,
         records_path=get("records"),
         save_dir=get("save"),
+        serving=serving,
         devices=devices,
         pinned_device=pinned,
         progress=get("progress"),

@@ -24,7 +24,16 @@ from rtsent.curves import SPLIT_PREFIX, LearningCurve, bits
 from rtsent.measuring import measure, resolve_precision
 from rtsent.methods import TAKES_LR, check_params, get_method, method_params
 from rtsent.profiles import PRECISIONS, Recipe, format_number
-from rtsent.serving import measure_serving, publish, save_artifacts, save_record, staging_folder
+from rtsent.serving import (
+    SERVING_MODES,
+    measure_serving,
+    publish,
+    save_artifacts,
+    save_record,
+    serving_shape,
+    speed_figures,
+    staging_folder,
+)
 from rtsent.sweeps import id_part
 from rtsent.training import Diverged
 from rtsent.workbench import Workbench
@@ -138,7 +147,12 @@ def judge(record: dict[str, Any], config: CaseConfig) -> tuple[str, str]:
 
 
 def run_case(
-    config: CaseConfig, *, bench: Workbench, callbacks: Sequence[Callback] = (), save_to: Path | None = None
+    config: CaseConfig,
+    *,
+    bench: Workbench,
+    callbacks: Sequence[Callback] = (),
+    save_to: Path | None = None,
+    serving: str = "once",
 ) -> CaseResult:
     """Run one case to its record. Exceptions become statuses; nothing is raised for them.
 
@@ -147,12 +161,17 @@ def run_case(
     the benchmark times, kept so that a resumed case can carry it. After evaluation the serving cost
     is measured (rtsent.serving); `save_to` keeps the case's artifacts and record there: written to a
     staging folder, renamed to `save_to` once complete (a save that fails or is cut off leaves nothing
-    there; the record's `serving_error` says why).
+    there; the record's `serving_error` says why). `serving` (SERVING_MODES): "once" times latency and
+    throughput in the first case of each serving shape of the session (`rtsent.serving.serving_shape`)
+    and reuses those figures in the others, "every" times them in every case, "off" measures no
+    serving figure; the record's `serving_measured_in` names the case whose run timed them.
     """
+    if serving not in SERVING_MODES:
+        raise ValueError(f"serving={serving!r} is not one of {', '.join(SERVING_MODES)}")
     started = time.perf_counter()
     staging = None if save_to is None else staging_folder(save_to)
     try:
-        result = _run_case(config, bench, as_callback(callbacks), staging)
+        result = _run_case(config, bench, as_callback(callbacks), staging, serving)
         result.record["case_time_s"] = time.perf_counter() - started
         if save_to is not None and staging.is_dir():  # the artifacts are complete: a failed save removed it
             try:
@@ -166,7 +185,7 @@ def run_case(
     return result
 
 
-def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback, save_to: Path | None) -> CaseResult:
+def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback, save_to: Path | None, serving: str) -> CaseResult:
     record = identity(config, bench)
     if bench.device.type == "cuda":
         gc.collect()  # an earlier case's failure (e.g. out of memory) may still hold blocks
@@ -240,7 +259,7 @@ def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback, save_to: Pa
         record["train_info"] = dict(method.train_info_)
         _flops(record, bench, config)
         _evaluate(record, method, task, curve, hooks)
-        _serve(record, method, task, config, hooks, save_to)
+        _serve(record, method, task, config, hooks, save_to, serving)
     except Diverged as error:
         record["diverged_step"] = error.step
         return _finish(record, "diverged", str(error), train_window)
@@ -257,26 +276,42 @@ def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback, save_to: Pa
 
 
 def _serve(
-    record: dict[str, Any], method: Any, task: Any, config: CaseConfig, hooks: Callback, save_to: Path | None
+    record: dict[str, Any],
+    method: Any,
+    task: Any,
+    config: CaseConfig,
+    hooks: Callback,
+    save_to: Path | None,
+    serving: str,
 ) -> None:
-    """The serving figures (rtsent.serving), measured after evaluation. A failure here (a merge, a full
-    disk) is recorded as `serving_error` and does not undo the case's metrics or verdict."""
-    hooks.on_phase("serving")
-    try:
-        batch_size = config.recipe.eval_batch_size
-        record.update(
-            measure_serving(
-                method,
-                task,
-                precision=config.precision,
-                batch_size=batch_size,
-                evaluated=record["val_predictions"],
+    """The serving figures (rtsent.serving), measured after evaluation; with `serving="once"` the speed
+    figures of an earlier case of the same shape (kept by the workbench) are reused. A failure here (a
+    merge, a full disk) is recorded as `serving_error` and does not undo the case's metrics or verdict."""
+    record["serving_mode"] = serving
+    if serving != "off":
+        hooks.on_phase("serving")
+        try:
+            shape = serving_shape(method, task)
+            earlier = task.bench.serving_figures(shape) if serving == "once" else None
+            measured = None if earlier is None else earlier[0]
+            record.update(
+                measure_serving(
+                    method,
+                    task,
+                    precision=config.precision,
+                    batch_size=config.recipe.eval_batch_size,
+                    evaluated=record["val_predictions"],
+                    measured=measured,
+                )
             )
-        )
-    except torch.OutOfMemoryError:
-        raise  # the device, not serving, is out of room: the case's `oom` status says so
-    except Exception as error:
-        _serving_error(record, _one_line(error))
+            record["serving_measured_in"] = config.case_id if earlier is None else earlier[1]
+            record["serving_reused"] = earlier is not None
+            if earlier is None:
+                task.bench.keep_serving_figures(shape, speed_figures(record), config.case_id)
+        except torch.OutOfMemoryError:
+            raise  # the device, not serving, is out of room: the case's `oom` status says so
+        except Exception as error:
+            _serving_error(record, _one_line(error))
     if save_to is not None:  # after the figures: a save that fails (a full disk) keeps them
         try:
             save_artifacts(save_to, method, task.backbone.tokenizer if getattr(method, "uses_backbone", True) else None)

@@ -70,20 +70,38 @@ def throughput(predict_all: Callable[[], np.ndarray], rows: int, *, device: torc
     return rows / (time.perf_counter() - started), predictions
 
 
-def speed(method: Any, task: Task, *, batch_size: int, prefix: str = "") -> dict[str, Any]:
+SPEED_FIELDS = ("latency_p50_ms", "latency_p95_ms", "throughput_sent_per_s")
+SERVING_MODES = ("once", "every", "off")  # --rtsent-serving: speed once per serving shape, every case, never
+
+
+def _served_logits(method: Any, task: Task, texts: Sequence[str], batch_size: int) -> np.ndarray:
+    """What serving `texts` returns: (rows, labels) logits where the method has them (the merge check
+    compares them), else (rows,) labels; text in, tokenized or vectorized here."""
+    if hasattr(method, "logits_texts"):
+        return method.logits_texts(task, texts, batch_size=batch_size)
+    return np.asarray(method.predict_texts(task, texts, batch_size=batch_size))
+
+
+def _labels_of(served: np.ndarray) -> np.ndarray:
+    return served.argmax(-1) if served.ndim == 2 else served
+
+
+def speed(method: Any, task: Task, *, batch_size: int, prefix: str = "", timed: bool = True) -> dict[str, Any]:
     """Latency at batch 1 (p50/p95 ms over `latency_rows`) and throughput (sentences/s over the whole
-    validation split at `batch_size`) of a fitted method, as record fields named with `prefix`."""
+    validation split at `batch_size`) of a fitted method, as record fields named with `prefix`; under
+    `_{prefix}served` what the timed pass served (logits or labels). `timed=False`: the validation
+    split served once, untimed, and no speed fields (the figures come from another case)."""
     texts = task.texts("validation")
+    if not timed:
+        return {f"_{prefix}served": _served_logits(method, task, texts, batch_size)}
     sample = [texts[i] for i in latency_rows(task)]
     p50, p95 = latency_ms(lambda text: method.predict_texts(task, [text], batch_size=1), sample, device=task.device)
-    per_s, predictions = throughput(
-        lambda: method.predict_texts(task, texts, batch_size=batch_size), len(texts), device=task.device
-    )
+    per_s, served = throughput(lambda: _served_logits(method, task, texts, batch_size), len(texts), device=task.device)
     return {
         f"{prefix}latency_p50_ms": p50,
         f"{prefix}latency_p95_ms": p95,
         f"{prefix}throughput_sent_per_s": per_s,
-        f"_{prefix}served_predictions": predictions,  # the caller compares, then drops it
+        f"_{prefix}served": served,  # the caller compares, then drops it
     }
 
 
@@ -103,11 +121,24 @@ def merged_copy(method: Any) -> Any:
     return merged
 
 
-def merge_check(method: Any, merged: Any, task: Task, *, batch_size: int, precision: str) -> dict[str, Any]:
-    """Labels and logits of the merged model against the adapters applied on the fly, on validation."""
+def merge_check(
+    method: Any,
+    merged: Any,
+    task: Task,
+    *,
+    batch_size: int,
+    precision: str,
+    before: np.ndarray | None = None,
+    after: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Labels and logits of the merged model against the adapters applied on the fly, on validation.
+    `before` / `after`: (rows, labels) validation logits of `method` / `merged` already served (the
+    speed passes'); computed here when not given."""
     texts = task.texts("validation")
-    before = method.logits_texts(task, texts, batch_size=batch_size)
-    after = merged.logits_texts(task, texts, batch_size=batch_size)
+    if before is None:
+        before = method.logits_texts(task, texts, batch_size=batch_size)
+    if after is None:
+        after = merged.logits_texts(task, texts, batch_size=batch_size)
     difference = float(np.abs(before - after).max())
     mismatches = int((before.argmax(-1) != after.argmax(-1)).sum())
     return {
@@ -118,7 +149,43 @@ def merge_check(method: Any, merged: Any, task: Task, *, batch_size: int, precis
     }
 
 
-def measure_serving(method: Any, task: Task, *, precision: str, batch_size: int, evaluated: str) -> dict[str, Any]:
+def serving_shape(method: Any, task: Task) -> tuple:
+    """What a method's serving speed depends on (rtsent's key for measuring it once per shape): the base
+    model, the method, its precision, the device, the evaluation batch size, the token limit and pooling,
+    the validation sentences timed, and the hyperparameters its class names in `serving_shape` (LoRA's
+    `r` and `target_modules`: not its lr, seed, alpha or dropout). A class without `serving_shape` is
+    keyed by every hyperparameter and by the training split too (a vocabulary learned from it sets a
+    bag-of-words method's cost)."""
+    from rtsent.methods import method_params
+
+    params = method_params(method)
+    names = getattr(type(method), "serving_shape", None)
+    learned = () if names is not None else (task.split_hashes["train"],)
+    shape = tuple((name, repr(params[name])) for name in (sorted(params) if names is None else names))
+    recipe = method.recipe
+    return (
+        task.backbone.identity,
+        type(method).__name__,
+        method.precision,
+        str(task.device),
+        recipe.eval_batch_size,
+        recipe.max_length,
+        recipe.pooling,
+        task.split_hashes["validation"],
+        shape,
+        learned,
+    )
+
+
+def measure_serving(
+    method: Any,
+    task: Task,
+    *,
+    precision: str,
+    batch_size: int,
+    evaluated: str,
+    measured: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Every serving figure of a fitted method as record fields (its artifacts are written to a temporary
     folder, measured and removed; `save_artifacts` keeps them).
 
@@ -127,21 +194,35 @@ def measure_serving(method: Any, task: Task, *, precision: str, batch_size: int,
     recorded as a 0/1 string: not predicted a second time), stored_bytes,
     base_model_bytes (None without a base model), stored_share (stored / base); for a method with
     `mergeable = True` the same speed figures prefixed `merged_` and `merge_check`'s fields.
+
+    `measured`: speed figures (SPEED_FIELDS, merged ones too) of another case of the same
+    `serving_shape`, reused instead of timing again; the per-case checks (served labels, merged against
+    unmerged) and stored bytes are computed either way, from one untimed pass over validation each.
     """
-    record = speed(method, task, batch_size=batch_size)
-    served = record.pop("_served_predictions")
-    record["served_matches_eval"] = bits(served) == evaluated
+    timed = measured is None
+    record = speed(method, task, batch_size=batch_size, timed=timed)
+    served = record.pop("_served")
+    record["served_matches_eval"] = bits(_labels_of(served)) == evaluated
     record["stored_bytes"] = stored_bytes(method)
     base = task.bench.base_model_bytes(task.backbone) if getattr(method, "uses_backbone", True) else None
     record["base_model_bytes"] = base
     record["stored_share"] = record["stored_bytes"] / base if base else None
     if getattr(method, "mergeable", False):
         merged = merged_copy(method)
-        merged_speed = speed(merged, task, batch_size=batch_size, prefix="merged_")
-        merged_speed.pop("_merged_served_predictions")
+        merged_speed = speed(merged, task, batch_size=batch_size, prefix="merged_", timed=timed)
+        after = merged_speed.pop("_merged_served")
         record.update(merged_speed)
-        record.update(merge_check(method, merged, task, batch_size=batch_size, precision=precision))
+        record.update(
+            merge_check(method, merged, task, batch_size=batch_size, precision=precision, before=served, after=after)
+        )
+    if measured is not None:
+        record.update({k: v for k, v in measured.items() if k.removeprefix("merged_") in SPEED_FIELDS})
     return record
+
+
+def speed_figures(record: dict[str, Any]) -> dict[str, Any]:
+    """The speed fields of a record's serving figures (what another case of its shape may reuse)."""
+    return {k: v for k, v in record.items() if k.removeprefix("merged_") in SPEED_FIELDS}
 
 
 def staging_folder(target: Path) -> Path:

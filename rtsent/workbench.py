@@ -112,6 +112,7 @@ class Workbench:
         self._flops: dict[str, float] = {}
         self._base_bytes: dict[str, int] = {}
         self._facts: dict[str, Any] | None = None
+        self._serving: dict[tuple, tuple[dict[str, Any], str]] = {}
 
     def backbone(self, source: str) -> Backbone:
         """The model source loaded and checked once (`check_backbone`): a bad one raises here, not per case."""
@@ -231,6 +232,15 @@ class Workbench:
                 state = {k: v.contiguous() for k, v in backbone.new_model(seed=0).state_dict().items()}
                 self._base_bytes[backbone.identity] = len(save(state))
         return self._base_bytes[backbone.identity]
+
+    def serving_figures(self, shape: tuple) -> tuple[dict[str, Any], str] | None:
+        """(speed figures, case id that timed them) of the first case of serving shape `shape`
+        (`rtsent.serving.serving_shape`) this session, or None."""
+        return self._serving.get(shape)
+
+    def keep_serving_figures(self, shape: tuple, figures: dict[str, Any], case: str) -> None:
+        """Keep the speed figures a case timed, for the later cases of its serving shape."""
+        self._serving.setdefault(shape, (dict(figures), case))
 
     def attainable_flops(self, precision: str) -> float:
         """Dense matmul FLOP/s in `precision`, calibrated once per session (about a second)."""

@@ -78,6 +78,7 @@ def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
         # a repeated seed used to run twice as seed0_0/seed0_1 and report n = 2 with a spread of 0
         ("--rtsent-seeds=0,0", "--rtsent-seeds='0,0' lists seed 0 twice; list each seed once"),
         ("--rtsent-progress=loud", "--rtsent-progress='loud' is not one of auto, on, off"),
+        ("--rtsent-serving=twice", "--rtsent-serving='twice' is not one of once, every, off"),
         ("--rtsent-save=pyproject.toml", "--rtsent-save='pyproject.toml' is a file; give a folder"),
     ]:
         proc, _, _ = run_bench(f"--rtsent-data={polarity_folder}", "--rtsent-profile=smoke", bad, tmp_path=tmp_path)

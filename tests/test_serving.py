@@ -166,3 +166,70 @@ def test_prompt_longer_than_the_positions_fails_before_training(task):
     with pytest.raises(ValueError, match=r"num_virtual_tokens=490 \+ the longest input \(32 tokens\) exceeds"):
         method.fit(task)
     assert not hasattr(method, "model_")
+
+
+SPEED = ("latency_p50_ms", "latency_p95_ms", "throughput_sent_per_s")
+
+
+def test_serving_speed_is_timed_once_per_shape_and_the_checks_run_per_case(polarity_folder):
+    """--rtsent-serving=once: a second LoRA case of the same shape (another lr and seed) reuses the first
+    one's latency and throughput, and says so; its own served-labels and merge checks still ran; a case
+    of another shape (r) is timed again."""
+    bench = Workbench(device=pick_device())  # a fresh session: nothing timed yet
+    first = run_case(config(polarity_folder, "lora", lr=1e-3), bench=bench).record
+    second = run_case(config(polarity_folder, "lora", lr=1e-2, seed=1), bench=bench).record
+    other = run_case(config(polarity_folder, "lora", lr=1e-2, params=(("r", 4),)), bench=bench).record
+    assert first["serving_reused"] is False and first["serving_measured_in"] == first["case"]
+    assert second["serving_reused"] is True and second["serving_measured_in"] == first["case"]
+    for key in (*SPEED, *(f"merged_{k}" for k in SPEED)):
+        assert second[key] == first[key], key  # the figures of the case that timed them
+    # its own weights checked on their own: another merged-vs-unmerged difference than the first case's
+    assert second["merged_max_logit_diff"] != first["merged_max_logit_diff"]
+    assert second["served_matches_eval"] is True and second["merged_equal"] is True
+    assert other["serving_reused"] is False and other["latency_p50_ms"] != first["latency_p50_ms"]
+    again = run_case(config(polarity_folder, "lora", lr=1e-2, seed=2), bench=bench, serving="every").record
+    assert again["serving_reused"] is False and again["serving_measured_in"] == again["case"]
+    off = run_case(config(polarity_folder, "lora", lr=1e-2, seed=3), bench=bench, serving="off").record
+    assert off["serving_mode"] == "off" and not any(k in off for k in (*SPEED, "served_matches_eval"))
+    assert off["status"] == "passed"
+
+
+def test_a_reused_case_still_checks_its_own_served_labels(task, monkeypatch):
+    """The reused speed figures never stand in for the per-case check: a serving path that disagrees with
+    the evaluation is caught in a case that times nothing."""
+    from rtsent.curves import bits
+    from rtsent.serving import measure_serving
+
+    method = METHODS["full"](recipe=SMOKE.recipe("full"), precision="fp32", seed=0, lr=1e-2).fit(task)
+    evaluated = bits(method.predict(task, "validation"))
+    timed = {"latency_p50_ms": 1.0, "latency_p95_ms": 2.0, "throughput_sent_per_s": 3.0}
+    good = measure_serving(method, task, precision="fp32", batch_size=64, evaluated=evaluated, measured=timed)
+    assert good["served_matches_eval"] is True and {k: good[k] for k in SPEED} == timed
+    monkeypatch.setattr(
+        type(method),
+        "logits_texts",
+        lambda self, task, texts, batch_size: -self._logits(task, task.encode(texts), batch_size),
+    )  # a serving path that flips every label
+    bad = measure_serving(method, task, precision="fp32", batch_size=64, evaluated=evaluated, measured=timed)
+    assert bad["served_matches_eval"] is False
+
+
+def test_serving_shape_names_what_sets_the_speed(task, bench, polarity_folder):
+    from rtsent.serving import serving_shape
+
+    def shape(name, on=task, **kw):
+        entry = next(e for e in SMOKE.grid if e.method == name)
+        recipe = kw.pop("recipe", SMOKE.recipe(name))
+        seed, lr = kw.pop("seed", 0), kw.pop("lr", entry.lr)
+        return serving_shape(METHODS[name](recipe=recipe, precision="fp32", seed=seed, lr=lr, **kw), on)
+
+    assert shape("lora", lr=1e-3, seed=0) == shape("lora", lr=1e-2, seed=4, lora_alpha=32, lora_dropout=0.0)
+    assert shape("lora") != shape("lora", r=4) != shape("lora", target_modules="all-linear")
+    assert shape("lora") != shape("dora") and shape("svm", C=0.1) == shape("svm", C=10.0)
+    from dataclasses import replace
+
+    assert shape("full") != shape("full", recipe=replace(SMOKE.recipe("full"), eval_batch_size=8))
+    # a class that names no shape is keyed by every hyperparameter and by its training data
+    assert shape("tfidf", C=0.1) != shape("tfidf", C=1.0)
+    smaller = bench.task(model=SMOKE.model, data=str(polarity_folder), max_train=100, max_length=32)
+    assert shape("tfidf") != shape("tfidf", on=smaller) and shape("full") == shape("full", on=smaller)

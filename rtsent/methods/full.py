@@ -10,6 +10,8 @@ from rtsent.profiles import Recipe
 
 
 class FullFineTune(SequenceClassifier):
+    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.serving.serving_shape)
+
     def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float) -> None:
         self.recipe = recipe
         self.precision = precision

@@ -25,6 +25,7 @@ from rtsent.workbench import Task
 
 
 class FrozenHead:
+    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.serving.serving_shape)
     uses_frozen_features = True  # the runner times the shared frozen pass apart from training
 
     def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float) -> None:

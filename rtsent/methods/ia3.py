@@ -13,6 +13,7 @@ from rtsent.profiles import Recipe
 
 
 class IA3(SequenceClassifier):
+    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.serving.serving_shape)
     mergeable = True  # peft folds the scaling vectors into the weights (merge_and_unload)
 
     def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float) -> None:

@@ -16,6 +16,7 @@ from rtsent.ranges import POSITIVE, POSITIVE_INT, Constraint, Interval
 
 
 class LoRA(SequenceClassifier):
+    serving_shape = ("r", "target_modules")  # the adapter's shape: not its lr, alpha or dropout
     mergeable = True  # peft folds the adapters into the weights (merge_and_unload)
     use_dora = False  # DoRA (rtsent.methods.dora) is this class with peft's use_dora=True
     parameter_ranges: ClassVar[dict[str, Constraint]] = {

@@ -28,6 +28,7 @@ from rtsent.workbench import Task
 
 
 class PromptTuning(SequenceClassifier):
+    serving_shape = ("num_virtual_tokens",)  # the prompt's length is paid by every call
     parameter_ranges: ClassVar[dict[str, Constraint]] = {"num_virtual_tokens": POSITIVE_INT}
 
     def __init__(

@@ -18,6 +18,7 @@ from rtsent.workbench import Task
 
 
 class FrozenSVM:
+    serving_shape = ("standardize",)  # the frozen pass and a linear map; not C
     uses_frozen_features = True  # the runner times the shared frozen pass apart from training
     parameter_ranges: ClassVar[dict[str, Constraint]] = {"C": POSITIVE}  # C = 0: no fit at all
 
