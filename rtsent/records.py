@@ -31,6 +31,7 @@ MEASURES: dict[str, tuple[float, float]] = {
             "feature_time_s",
             "eval_time_s",
             "case_time_s",
+            "serving_time_s",
             "train_tokens_per_s",
             "flops_utilization",
             "train_peak_rss_bytes",

@@ -290,6 +290,7 @@ def _serve(
     record["serving_mode"] = serving
     if serving != "off":
         hooks.on_phase("serving")
+        started = time.perf_counter()
         try:
             shape = serving_shape(method, task)
             earlier = task.bench.serving_figures(shape) if serving == "once" else None
@@ -308,6 +309,7 @@ def _serve(
             record["serving_reused"] = earlier is not None
             if earlier is None:
                 task.bench.keep_serving_figures(shape, speed_figures(record), config.case_id)
+            record["serving_time_s"] = time.perf_counter() - started  # the whole phase, checks included
         except torch.OutOfMemoryError:
             raise  # the device, not serving, is out of room: the case's `oom` status says so
         except Exception as error:

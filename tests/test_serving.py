@@ -187,6 +187,7 @@ def test_serving_speed_is_timed_once_per_shape_and_the_checks_run_per_case(polar
     assert second["merged_max_logit_diff"] != first["merged_max_logit_diff"]
     assert second["served_matches_eval"] is True and second["merged_equal"] is True
     assert other["serving_reused"] is False and other["latency_p50_ms"] != first["latency_p50_ms"]
+    assert 0 < second["serving_time_s"] and 0 < first["serving_time_s"]
     again = run_case(config(polarity_folder, "lora", lr=1e-2, seed=2), bench=bench, serving="every").record
     assert again["serving_reused"] is False and again["serving_measured_in"] == again["case"]
     off = run_case(config(polarity_folder, "lora", lr=1e-2, seed=3), bench=bench, serving="off").record
