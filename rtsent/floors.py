@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from rtsent.caseid import CaseId, method_of
 from rtsent.methods import METHODS
 from rtsent.records import STATUS_WITH_METRICS
 
@@ -33,7 +34,7 @@ def load_floors(path: Path) -> dict[str, float]:
         raise FloorsError(f"floors file {str(path)!r} does not parse: {error}") from None
     floors = {}
     for key, entry in table.items():
-        method = key.split("-", 1)[0]
+        method = method_of(key)
         if method not in METHODS:
             raise FloorsError(
                 f"floors file {str(path)!r} names method {method!r} (in {key!r}); valid: {', '.join(METHODS)}"
@@ -47,8 +48,8 @@ def load_floors(path: Path) -> dict[str, float]:
 
 def floor_for(floors: dict[str, float], row: str) -> float | None:
     """The floor of a row such as "lora-lr2e-4-bf16": keyed without precision, else by method alone."""
-    key = row.rsplit("-", 1)[0]
-    return floors.get(key, floors.get(key.split("-", 1)[0]))
+    case = CaseId.parse_row(row)
+    return floors.get(case.setting, floors.get(case.method))
 
 
 def suggest_floors(records: list[dict], *, validation_size: int = 1066) -> str:
@@ -59,7 +60,8 @@ def suggest_floors(records: list[dict], *, validation_size: int = 1066) -> str:
     rows: dict[str, list[tuple[int, float]]] = {}
     for record in records:
         if record.get("status") in STATUS_WITH_METRICS and record.get("accuracy_meaningful", True):
-            rows.setdefault(record["row"].rsplit("-", 1)[0], []).append((record["seed"], record["val_accuracy"]))
+            setting = CaseId.parse_row(record["row"]).setting
+            rows.setdefault(setting, []).append((record["seed"], record["val_accuracy"]))
     lines = []
     for key, measured in rows.items():
         low = min(value for _, value in measured)

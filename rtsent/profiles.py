@@ -17,14 +17,6 @@ MIXED = "mixed"
 POOLINGS = ("cls", "mean")
 
 
-def format_number(value: float) -> str:
-    """A number as case ids write it: 2e-4 -> "2e-4", 5e-05 -> "5e-5", 16 -> "16", 1.0 -> "1", 3.5e-4 -> "0.00035"."""
-    if float(value).is_integer() and abs(value) < 10_000:
-        return str(int(value))
-    mantissa, exponent = f"{value:.0e}".split("e")
-    return f"{mantissa}e{int(exponent)}" if float(f"{mantissa}e{exponent}") == value else repr(value)
-
-
 @dataclass(frozen=True)
 class Recipe:
     """Training settings of one method. Unused fields (e.g. `epochs` for `svm`) are ignored."""

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from rtsent import escaping
+from rtsent.caseid import with_seed
 from rtsent.ranges import POSITIVE, Interval
 from rtsent.records import RecordsError, pooling_error, read_document, records_of, write_atomic
 from rtsent.summary import COLUMNS, DEFAULT_COLUMNS, KEYS, case_frame, pairwise, summarize
@@ -369,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         frame = case_frame(records)
         if args.per_seed:
-            frame["row"] = frame["row"] + "-seed" + frame["seed"].astype(str)
+            frame["row"] = [with_seed(row, seed) for row, seed in zip(frame["row"], frame["seed"], strict=True)]
         summary = summarize(frame)
         problems: list[str] = []
         if args.baseline:

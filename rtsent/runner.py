@@ -20,10 +20,11 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 
 from rtsent.callbacks import Callback, as_callback
+from rtsent.caseid import CaseId
 from rtsent.curves import SPLIT_PREFIX, LearningCurve, bits
 from rtsent.measuring import measure, resolve_precision
 from rtsent.methods import TAKES_LR, check_params, get_method, method_params
-from rtsent.profiles import PRECISIONS, Recipe, format_number
+from rtsent.profiles import PRECISIONS, Recipe
 from rtsent.serving import (
     SERVING_MODES,
     measure_serving,
@@ -34,11 +35,8 @@ from rtsent.serving import (
     speed_figures,
     staging_folder,
 )
-from rtsent.sweeps import id_part
 from rtsent.training import Diverged
 from rtsent.workbench import Workbench
-
-format_lr = format_number  # 2e-4 -> "2e-4": the form case ids use
 
 
 @dataclass(frozen=True)
@@ -72,15 +70,19 @@ class CaseConfig:
             raise ValueError(f"floor={self.floor!r} is outside [0, 1]")
 
     @property
+    def caseid(self) -> CaseId:
+        """What the case id names (rtsent/caseid.py): the lr only for a method that takes one."""
+        lr = self.lr if self.method in TAKES_LR else None
+        return CaseId(self.method, lr, self.swept, self.precision, self.seed)
+
+    @property
     def row(self) -> str:
         """The table row this case fills: "lora-lr2e-4-bf16" (seed excluded)."""
-        lr = f"-lr{format_lr(self.lr)}" if self.method in TAKES_LR and self.lr is not None else ""
-        swept = "".join(f"-{id_part(key, value)}" for key, value in self.swept)
-        return f"{self.method}{lr}{swept}-{self.precision}"
+        return self.caseid.row
 
     @property
     def case_id(self) -> str:
-        return f"{self.row}-seed{self.seed}"
+        return self.caseid.format()
 
 
 @dataclass

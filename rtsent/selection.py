@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rtsent.profiles import format_number
+from rtsent.caseid import format_number
 from rtsent.records import STATUS_WITH_METRICS
 from rtsent.records import number as _number
 from rtsent.stats import bootstrap_interval, t_interval

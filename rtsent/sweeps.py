@@ -28,8 +28,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from rtsent.caseid import CaseId
 from rtsent.methods import CASE_ARGUMENTS, METHODS, TAKES_LR, parameter_ranges
-from rtsent.profiles import Recipe, format_number
+from rtsent.profiles import Recipe
 
 PACKAGED_SWEEPS = Path(__file__).parent / "sweeps"
 
@@ -104,17 +105,6 @@ def _frozen(value: Any) -> Any:
     return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
 
 
-def id_part(key: str, value: Any) -> str:
-    """How a swept value reads in a case id: numbers follow their key (`r16`, `lr5e-4`), words after `=`."""
-    if isinstance(value, bool):
-        return f"{key}={str(value).lower()}"
-    if isinstance(value, int | float):
-        return f"{key}{format_number(value)}"
-    if isinstance(value, tuple):
-        return f"{key}=" + "+".join(str(v) for v in value)
-    return f"{key}={value}"
-
-
 def parse_sweep(table: dict[str, Any], *, source: str = "sweep") -> dict[str, list[SweepPoint]]:
     """{method: configurations} from a parsed sweep table; `SweepError` names the first bad entry."""
     recipe_fields = _recipe_fields()
@@ -160,6 +150,7 @@ def parse_sweep(table: dict[str, Any], *, source: str = "sweep") -> dict[str, li
             )
             try:
                 point.recipe(Recipe())  # the recipe's own checks (ranges), now rather than at the case
+                CaseId(method, point.lr, point.swept, "fp32")  # an id that reads back (rtsent/caseid.py)
             except ValueError as error:
                 raise SweepError(f"{source}: [{method}] {error}") from None
             points.append(point)

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from rtsent import methods
+from rtsent.caseid import format_number
 from rtsent.measuring import pick_device
 from rtsent.profiles import Recipe, get_profile
-from rtsent.runner import CaseConfig, format_lr, run_case
+from rtsent.runner import CaseConfig, run_case
 from rtsent.training import train_batches
 from rtsent.workbench import Workbench
 
@@ -153,7 +154,7 @@ def test_bad_case_configs(polarity_folder, changes, expected):
 def test_case_ids_read_like_table_rows(polarity_folder):
     assert smoke_config(polarity_folder, "lora", 2e-4, precision="bf16").case_id == "lora-lr2e-4-bf16-seed0"
     assert smoke_config(polarity_folder, "svm", None, seed=2).case_id == "svm-fp32-seed2"
-    assert [format_lr(x) for x in (5e-5, 1e-3, 2e-5, 3.5e-4)] == ["5e-5", "1e-3", "2e-5", "0.00035"]
+    assert [format_number(x) for x in (5e-5, 1e-3, 2e-5, 3.5e-4)] == ["5e-5", "1e-3", "2e-5", "0.00035"]
 
 
 def test_length_grouped_batches_cover_each_row_once_and_cut_padding():

@@ -2,9 +2,10 @@
 
 import pytest
 
+from rtsent.caseid import format_part
 from rtsent.methods import METHODS
 from rtsent.profiles import Recipe
-from rtsent.sweeps import SweepError, hyperparameters, id_part, load_sweep, parse_sweep
+from rtsent.sweeps import SweepError, hyperparameters, load_sweep, parse_sweep
 
 
 def test_cross_product_of_recipe_fields_and_method_hyperparameters():
@@ -23,7 +24,7 @@ def test_cross_product_of_recipe_fields_and_method_hyperparameters():
 
 def test_id_parts_read_like_the_values():
     assert [
-        id_part(*kv) for kv in [("r", 16), ("epochs", 4), ("C", 0.1), ("pooling", "mean"), ("standardize", False)]
+        format_part(*kv) for kv in [("r", 16), ("epochs", 4), ("C", 0.1), ("pooling", "mean"), ("standardize", False)]
     ] == [
         "r16",
         "epochs4",
