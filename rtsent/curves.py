@@ -19,13 +19,9 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from rtsent.callbacks import Callback
 from rtsent.measuring import synchronize
+from rtsent.records import encode_labels
 
 SPLIT_PREFIX = {"validation": "val", "test": "test"}
-
-
-def bits(values: np.ndarray) -> str:
-    """Labels or predictions as a string of 0/1, one character per example (compact in JSON)."""
-    return "".join("1" if v else "0" for v in np.asarray(values).tolist())
 
 
 class LearningCurve(Callback):
@@ -74,7 +70,7 @@ class LearningCurve(Callback):
             labels = self.labels[split]
             point[f"{prefix}_accuracy"] = float(accuracy_score(labels, predictions[split]))
             point[f"{prefix}_f1"] = float(f1_score(labels, predictions[split]))
-            point[f"{prefix}_predictions"] = bits(predictions[split])
+            point[f"{prefix}_predictions"] = encode_labels(predictions[split])
         model.train(was_training)
         synchronize(self.device)
         self.last_eval_seconds = time.perf_counter() - begin

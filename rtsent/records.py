@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 # Every status a case ends with (rtsent/runner.py); those that carry metrics (a case under its
 # floor still measured everything).
 STATUSES = ("passed", "below_floor", "diverged", "oom", "error", "skipped")
@@ -52,8 +54,9 @@ MEASURES: dict[str, tuple[float, float]] = {
         (0, math.inf),
     ),
 }
-# Per-example strings of 0/1 (one character per example), as (predictions, labels) of one split.
-BITS = (("val_predictions", "val_labels"), ("test_predictions", "test_labels"))
+# Per-example labels and predictions (encode_labels), as (predictions, labels) of one split.
+LABEL_PAIRS = (("val_predictions", "val_labels"), ("test_predictions", "test_labels"))
+LABEL_DIGITS = "0123456789"
 # A learning curve's point (rtsent/curves.py) as the selection reads it: the same rules as MEASURES.
 CURVE_MEASURES: dict[str, tuple[float, float]] = {
     **dict.fromkeys(("val_accuracy", "val_f1", "test_accuracy", "test_f1"), (0, 1)),
@@ -63,6 +66,46 @@ CURVE_MEASURES: dict[str, tuple[float, float]] = {
 
 class RecordsError(ValueError):
     """A results file that cannot be used; the message is one line."""
+
+
+def encode_labels(values: Any) -> str:
+    """Per-example class labels (or predictions) as a record stores them: one character per example from
+    "0123456789" while every label is below 10 (the binary task's 0/1 strings, compact in JSON), else a
+    JSON list of the integers ("[0,12,3]", for K > 10 classes). `decode_labels` reads either form."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"labels must be one per example (a 1-d array), not of shape {array.shape}")
+    if array.size and array.dtype.kind not in "biuf":
+        raise ValueError(f"labels must be non-negative integers, not {array.dtype} values")
+    labels = array.astype(np.int64) if array.size else np.zeros(0, np.int64)
+    if array.size and ((labels != array).any() or (labels < 0).any()):
+        bad = next(v for v, w in zip(array.tolist(), labels.tolist(), strict=True) if v != w or w < 0)
+        raise ValueError(f"labels must be non-negative integers, not {bad!r}")
+    if not labels.size or labels.max() < len(LABEL_DIGITS):
+        return (labels.astype(np.uint8) + ord("0")).tobytes().decode("ascii")
+    return json.dumps(labels.tolist(), separators=(",", ":"))
+
+
+def decode_labels(text: Any, name: str = "labels") -> np.ndarray:
+    """The integer labels (int64, one per example) of a string `encode_labels` wrote, in either form; a
+    ValueError naming the field (`name`, e.g. "val_predictions") for anything else."""
+    expected = "a digit 0-9 per example, or a JSON list of non-negative integers"
+    if not isinstance(text, str):
+        raise ValueError(f"{name} is not a string of labels ({expected})")
+    if text.startswith("["):
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError:
+            values = None
+        if not isinstance(values, list) or not all(type(v) is int and v >= 0 for v in values):
+            raise ValueError(f"{name} is not a JSON list of non-negative integers")
+        return np.asarray(values, dtype=np.int64)
+    codes = np.frombuffer(text.encode(), np.uint8)
+    bad = np.flatnonzero((codes < ord("0")) | (codes > ord("9")))
+    if bad.size:
+        where = len(text.encode()[: bad[0]].decode(errors="ignore"))  # the character, not the byte
+        raise ValueError(f"{name} has {text[where]!r} at example {where}, which is no label ({expected})")
+    return (codes - ord("0")).astype(np.int64)
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:
@@ -185,15 +228,20 @@ def _measure_problem(key: str, value: Any, least: float, largest: float) -> str 
     return f"{key}={_shown(value)} is not a number {accepted}, null or NaN"
 
 
-def _bits_problem(record: dict[str, Any], prefix: str, pairs: tuple[tuple[str, str], ...]) -> str | None:
-    """Predictions and labels: strings of 0 and 1, one split's two of one length."""
+def _labels_problem(record: dict[str, Any], prefix: str, pairs: tuple[tuple[str, str], ...]) -> str | None:
+    """Predictions and labels: strings `decode_labels` reads, one split's two of one length."""
     for keys in pairs:
-        values = [record.get(key) for key in keys]
-        for key, value in zip(keys, values, strict=True):
-            if not _absent(value) and not (isinstance(value, str) and set(value) <= {"0", "1"}):
-                return f"{prefix}{key} is not a string of 0 and 1"
-        if all(isinstance(v, str) for v in values) and len(values[0]) != len(values[1]):
-            return f"{prefix}{keys[0]} has {len(values[0])} examples, {keys[1]} {len(values[1])}"
+        lengths = []
+        for key in keys:
+            value = record.get(key)
+            if _absent(value):
+                continue
+            try:
+                lengths.append(len(decode_labels(value, prefix + key)))
+            except ValueError as error:
+                return str(error)
+        if len(lengths) == 2 and lengths[0] != lengths[1]:
+            return f"{prefix}{keys[0]} has {lengths[0]} examples, {keys[1]} {lengths[1]}"
     return None
 
 
@@ -214,7 +262,7 @@ def _curve_problem(record: dict[str, Any]) -> str | None:
             if problem:
                 return where + problem
         labelled = {**point, "val_labels": record.get("val_labels"), "test_labels": record.get("test_labels")}
-        problem = _bits_problem(labelled, where, BITS)
+        problem = _labels_problem(labelled, where, LABEL_PAIRS)
         if problem:
             return problem
     return None
@@ -247,7 +295,7 @@ def check_record(record: dict[str, Any]) -> str | None:
         problem = _measure_problem(key, record.get(key), least, largest)
         if problem:
             return problem
-    problem = _bits_problem(record, "", BITS) or _curve_problem(record) or _swept_problem(record.get("swept"))
+    problem = _labels_problem(record, "", LABEL_PAIRS) or _curve_problem(record) or _swept_problem(record.get("swept"))
     if problem:
         return problem
     # the header reads how many workers shared the machine

@@ -21,10 +21,11 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from rtsent.callbacks import Callback, as_callback
 from rtsent.caseid import CaseId
-from rtsent.curves import SPLIT_PREFIX, LearningCurve, bits
+from rtsent.curves import SPLIT_PREFIX, LearningCurve
 from rtsent.measuring import measure, resolve_precision
 from rtsent.methods import TAKES_LR, check_params, get_method, method_params
 from rtsent.profiles import PRECISIONS, Recipe
+from rtsent.records import encode_labels
 from rtsent.serving import (
     SERVING_MODES,
     measure_serving,
@@ -351,8 +352,8 @@ def _evaluate(record: dict[str, Any], method: Any, task: Any, curve: LearningCur
         prefix = SPLIT_PREFIX[split]
         record[f"{prefix}_accuracy"] = float(accuracy_score(labels, predictions))
         record[f"{prefix}_f1"] = float(f1_score(labels, predictions))
-        record[f"{prefix}_predictions"] = bits(predictions)
-        record[f"{prefix}_labels"] = bits(labels)
+        record[f"{prefix}_predictions"] = encode_labels(predictions)
+        record[f"{prefix}_labels"] = encode_labels(labels)
     record["eval_time_s"] = curve.last_eval_seconds if final else time.perf_counter() - started
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rtsent.caseid import format_number
-from rtsent.records import STATUS_WITH_METRICS
+from rtsent.records import STATUS_WITH_METRICS, decode_labels
 from rtsent.records import number as _number
 from rtsent.stats import bootstrap_interval, t_interval
 from rtsent.summary import correct, pair_row
@@ -107,7 +107,7 @@ def _standard_error(candidate: Candidate, seeds: list[int]) -> float:
     if len(values) >= 2:
         return float(np.std(values, ddof=1) / math.sqrt(len(values)))
     labels = next((p.val_labels for p in candidate.points.values() if isinstance(p.val_labels, str)), None)
-    n = len(labels) if labels else 0
+    n = len(decode_labels(labels, "val_labels")) if labels else 0
     p = values[0] if values else 0.0
     return math.sqrt(p * (1 - p) / n) if n else 0.0
 

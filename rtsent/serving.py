@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rtsent.curves import bits
-from rtsent.records import new_mode
+from rtsent.records import encode_labels, new_mode
 from rtsent.workbench import Task
 
 LATENCY_SAMPLE = 200  # validation sentences timed one at a time: the same rows for every method
@@ -191,7 +190,7 @@ def measure_serving(
 
     Fields: latency_p50_ms, latency_p95_ms (ms per sentence at batch 1), throughput_sent_per_s,
     served_matches_eval (the served labels equal `evaluated`, the validation predictions the evaluation
-    recorded as a 0/1 string: not predicted a second time), stored_bytes,
+    recorded by encode_labels: not predicted a second time), stored_bytes,
     base_model_bytes (None without a base model), stored_share (stored / base); for a method with
     `mergeable = True` the same speed figures prefixed `merged_` and `merge_check`'s fields.
 
@@ -202,7 +201,7 @@ def measure_serving(
     timed = measured is None
     record = speed(method, task, batch_size=batch_size, timed=timed)
     served = record.pop("_served")
-    record["served_matches_eval"] = bits(_labels_of(served)) == evaluated
+    record["served_matches_eval"] = encode_labels(_labels_of(served)) == evaluated
     record["stored_bytes"] = stored_bytes(method)
     base = task.bench.base_model_bytes(task.backbone) if getattr(method, "uses_backbone", True) else None
     record["base_model_bytes"] = base

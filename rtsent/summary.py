@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rtsent.records import STATUS_WITH_METRICS
+from rtsent.records import STATUS_WITH_METRICS, decode_labels
 from rtsent.stats import bootstrap_interval, mcnemar, t_interval
 
 KEYS = ["profile", "model", "row"]
@@ -98,11 +98,12 @@ def case_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 
 def correct(predictions: Any, labels: Any) -> np.ndarray:
-    """Per example, prediction == label, from the records' 0/1 strings; empty when either is missing or
-    their lengths differ."""
-    if not isinstance(predictions, str) or not isinstance(labels, str) or len(predictions) != len(labels):
+    """Per example, prediction == label, from the records' label strings (`decode_labels`); empty when
+    either is missing or their lengths differ."""
+    if not isinstance(predictions, str) or not isinstance(labels, str):
         return np.array([], dtype=bool)
-    return np.frombuffer(predictions.encode(), np.uint8) == np.frombuffer(labels.encode(), np.uint8)
+    predicted, true = decode_labels(predictions, "predictions"), decode_labels(labels, "labels")
+    return predicted == true if len(predicted) == len(true) else np.array([], dtype=bool)
 
 
 def _correct(record: pd.Series) -> np.ndarray:

@@ -198,11 +198,11 @@ def test_serving_speed_is_timed_once_per_shape_and_the_checks_run_per_case(polar
 def test_a_reused_case_still_checks_its_own_served_labels(task, monkeypatch):
     """The reused speed figures never stand in for the per-case check: a serving path that disagrees with
     the evaluation is caught in a case that times nothing."""
-    from rtsent.curves import bits
+    from rtsent.records import encode_labels
     from rtsent.serving import measure_serving
 
     method = METHODS["full"](recipe=SMOKE.recipe("full"), precision="fp32", seed=0, lr=1e-2).fit(task)
-    evaluated = bits(method.predict(task, "validation"))
+    evaluated = encode_labels(method.predict(task, "validation"))
     timed = {"latency_p50_ms": 1.0, "latency_p95_ms": 2.0, "throughput_sent_per_s": 3.0}
     good = measure_serving(method, task, precision="fp32", batch_size=64, evaluated=evaluated, measured=timed)
     assert good["served_matches_eval"] is True and {k: good[k] for k in SPEED} == timed
