@@ -296,7 +296,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("files", nargs="+", help="pytest --benchmark-json files")
     parser.add_argument("--format", choices=FORMATS, default="github", help="output format (default github)")
     parser.add_argument("--output", "-o", help="write here (atomically) instead of stdout")
-    parser.add_argument("--columns", help=f"comma-separated columns; available: {', '.join(COLUMNS)}")
+    available = ", ".join(COLUMNS).replace("%", "%%")  # argparse formats help with %: "val acc 95% CI"
+    parser.add_argument("--columns", help=f"comma-separated columns; available: {available}")
     parser.add_argument("--sort", choices=[c for c, v in COLUMNS.items() if v[2] is not None], help="sort rows by")
     parser.add_argument("--no-pairs", action="store_true", help="leave out the pairwise McNemar table")
     parser.add_argument("--per-seed", action="store_true", help="one row per seed instead of seeds aggregated")

@@ -273,3 +273,9 @@ def test_the_terminal_table_shows_control_characters(tmp_path):
     lines = [*results_table(records), title(records)]
     assert not any("\x1b" in line or "\x07" in line for line in lines)
     assert any("svm-\\x1b]0;owned\\x07-bf16" in line for line in lines) and "m\\x1b[2J" in lines[-1]
+
+
+def test_help_lists_the_columns(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0 and "val acc 95% CI" in " ".join(capsys.readouterr().out.split())
