@@ -3,7 +3,8 @@
     python experiments/outside_training.py --before B.json --after A.json [--trainer DIR]
 
 Per row: the whole case (pytest-benchmark's one round), its training window (the optimizer steps, or
-the frozen pass plus the fit for `svm`/`head`, the frozen pass counted in the case that paid it), the per-epoch and final evaluations (the curve's points),
+the frozen pass plus the fit for `svm`/`head`, the frozen pass counted in the case that paid it), the
+per-epoch and final evaluations (the curve's points),
 the serving phase (`serving_time_s`; before that field existed: what is left of the case after the
 other three, shown in brackets), and the share of the case spent outside training. With --trainer, the
 plain HF-Trainer reproduction's per-method JSON files (../shared/tools/seed_reference.py --out DIR):
