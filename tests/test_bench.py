@@ -147,6 +147,7 @@ def test_duplicates_in_the_grid_options_are_usage_errors():
     options = {"profile": "smoke", "seeds": "0", "methods": "", "precisions": "", "model": "", "data": ""}
     options |= {"max-train": "", "floors": "none", "records": "", "resume": "", "sweep": "", "progress": "auto"}
     options["save"] = options["devices"] = ""
+    options["serving"] = "once"
     mixed = "fp16" if torch.cuda.is_available() else "bf16"  # rtsent.measuring.resolve_precision
     device = "cuda" if torch.cuda.is_available() else "cpu"
     for name, value, message in [

@@ -1,5 +1,6 @@
 """Case ids (rtsent/caseid.py): one grammar, built and parsed in one place, every committed id read back."""
 
+import json
 import math
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from rtsent.profiles import PRECISIONS, PROFILES
 from rtsent.records import read_document, records_of
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-COMMITTED = [r for path in sorted(RESULTS.glob("**/*.json")) for r in records_of(read_document(path))]
+# every pytest-benchmark document committed (the plain Trainer reference's own files beside them are not)
+DOCUMENTS = [p for p in sorted(RESULTS.glob("**/*.json")) if "benchmarks" in json.loads(p.read_text(encoding="utf-8"))]
+COMMITTED = [r for path in DOCUMENTS for r in records_of(read_document(path))]
 
 
 def legacy_row(method, lr, swept, precision):

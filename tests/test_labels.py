@@ -1,6 +1,7 @@
 """Per-example labels and predictions: encoded and decoded in one place (rtsent.records), every committed
 string read back."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,9 @@ from rtsent.records import check_record, decode_labels, encode_labels, read_docu
 from rtsent.summary import correct
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-COMMITTED = [r for path in sorted(RESULTS.glob("**/*.json")) for r in records_of(read_document(path))]
+# every pytest-benchmark document committed (the plain Trainer reference's own files beside them are not)
+DOCUMENTS = [p for p in sorted(RESULTS.glob("**/*.json")) if "benchmarks" in json.loads(p.read_text(encoding="utf-8"))]
+COMMITTED = [r for path in DOCUMENTS for r in records_of(read_document(path))]
 FIELDS = ("val_predictions", "val_labels", "test_predictions", "test_labels")
 
 
