@@ -215,7 +215,7 @@ def measure_serving(
             merge_check(method, merged, task, batch_size=batch_size, precision=precision, before=served, after=after)
         )
     if measured is not None:
-        record.update({k: v for k, v in measured.items() if k.removeprefix("merged_") in SPEED_FIELDS})
+        record.update(speed_figures(measured))
     return record
 
 
