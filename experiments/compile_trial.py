@@ -10,10 +10,10 @@ from dataclasses import replace
 
 import torch
 
-from rtsent.measuring import configure_threads, pick_device
-from rtsent.profiles import get_profile
-from rtsent.training import train
-from rtsent.workbench import Workbench
+from rtsent.engine.devices import configure_threads, pick_device
+from rtsent.engine.training import train
+from rtsent.engine.workbench import Workbench
+from rtsent.plan.profiles import get_profile
 
 
 def main(data: str, *modes: str) -> None:

@@ -17,7 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rtsent.records import read_document
+from rtsent.schema.records import read_document
 
 # rtsent's rows of the study's five cases -> the reference's method names
 TRAINER_METHOD = {"svm": "svm", "head": "head", "full": "full", "lora-lr2e-5": "lora-2e-5", "lora-lr2e-4": "lora-2e-4"}

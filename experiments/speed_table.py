@@ -17,7 +17,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from rtsent.records import read_document
+from rtsent.schema.records import read_document
 
 
 def cases(paths: list[str]) -> dict[str, dict[int, dict]]:

@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from rtsent.backbones import store_frozen_linears
-from rtsent.measuring import configure_threads
-from rtsent.profiles import get_profile
-from rtsent.training import pad, train_batches, use_mask_dropout
-from rtsent.workbench import Workbench
+from rtsent.engine.backbones import store_frozen_linears
+from rtsent.engine.devices import configure_threads
+from rtsent.engine.training import pad, train_batches, use_mask_dropout
+from rtsent.engine.workbench import Workbench
+from rtsent.plan.profiles import get_profile
 
 STEPS, WARMUP = 40, 5
 

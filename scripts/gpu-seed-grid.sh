@@ -38,6 +38,6 @@ python3 -m pytest "${common[@]}" --rtsent-resume="$out/study.records.json" \
     --rtsent-records="$out/methods.records.json" --benchmark-json="$out/methods.json" 2>&1 | tee -a "$log"
 
 columns="val acc,train s,features s,peak MiB,trainable,tokens/s,status"
-python3 -m rtsent.reporting "$out/study.json" --columns="$columns" --no-pairs | tee "$out/study.md"
-python3 -m rtsent.reporting "$out/precisions.json" --columns="$columns" --no-pairs | tee "$out/precisions.md"
-python3 -m rtsent.reporting "$out/methods.json" --columns="$columns" | tee "$out/methods.md"
+python3 -m rtsent.report.cli "$out/study.json" --columns="$columns" --no-pairs | tee "$out/study.md"
+python3 -m rtsent.report.cli "$out/precisions.json" --columns="$columns" --no-pairs | tee "$out/precisions.md"
+python3 -m rtsent.report.cli "$out/methods.json" --columns="$columns" | tee "$out/methods.md"

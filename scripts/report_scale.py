@@ -62,7 +62,7 @@ def main(sizes: list[int]) -> None:
             path = Path(folder) / f"{n}.json"
             path.write_text(json.dumps(synthetic_document(n)))
             begin = time.perf_counter()
-            command = [sys.executable, "-m", "rtsent.reporting", str(path), "-o", str(Path(folder) / "out.md")]
+            command = [sys.executable, "-m", "rtsent.report.cli", str(path), "-o", str(Path(folder) / "out.md")]
             # run in the temp folder: `python -m` puts the working folder first on sys.path, and a checkout there
             # would win over PYTHONPATH (which names the code to time)
             subprocess.run(command, check=True, cwd=folder)

@@ -13,11 +13,12 @@ import sys
 import time
 from dataclasses import replace
 
-from rtsent.measuring import configure_threads, pick_device
-from rtsent.profiles import get_profile
-from rtsent.runner import CaseConfig, run_case
-from rtsent.sweeps import hyperparameters
-from rtsent.workbench import Workbench
+from rtsent.case.runner import run_case
+from rtsent.engine.devices import configure_threads, pick_device
+from rtsent.engine.workbench import Workbench
+from rtsent.plan.cases import CaseConfig
+from rtsent.plan.profiles import get_profile
+from rtsent.plan.sweeps import hyperparameters
 
 
 def main(profile_name: str, data: str, *specs: str) -> None:

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The `tune` profile end to end: every method searched on seed 0 over the packaged sweep
-# (rtsent/sweeps/tune.toml, 4 epochs with learning curves), the configuration each method wins on
+# (rtsent/plan/sweeps/tune.toml, 4 epochs with learning curves), the configuration each method wins on
 # validation re-run on seeds 1 and 2, then the selected table on test with the tuning cost and figures.
 #
 #   scripts/tune.sh OUTDIR [--sweep=NAME|FILE] [EXTRA PYTEST ARGS...]      e.g. scripts/tune.sh results/tune
 #
-# --sweep: the search's sweep (default `tune`, rtsent/sweeps/tune.toml); `tune-targets` is LoRA's target sets.
+# --sweep: the search's sweep (default `tune`, rtsent/plan/sweeps/tune.toml); `tune-targets` is LoRA's target sets.
 #
 # About 70 minutes on 2 CPU cores with nothing else running (docs/tuning.md). Each command keeps a
 # records file, so a stopped run resumes with the same command (--rtsent-resume).

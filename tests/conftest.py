@@ -7,9 +7,9 @@ import peft  # noqa: F401  (see below)
 import pytest
 import transformers.models.bert.modeling_bert  # noqa: F401
 
-from rtsent.data import PACKAGED_DATA_FOLDER
-from rtsent.distributed import threads_per_worker
-from rtsent.measuring import available_cores
+from rtsent.data.sources import PACKAGED_DATA_FOLDER
+from rtsent.engine.devices import available_cores
+from rtsent.plugin.distributed import threads_per_worker, worker_id
 
 pytest_plugins = ("pytester",)
 
@@ -21,7 +21,7 @@ pytest_plugins = ("pytester",)
 # Under pytest-xdist (the README's `-n 2`) each worker, and every bench run it starts, gets its share of
 # the cores: OpenMP threads of two processes each sized to the whole machine spin against each other and
 # run several times slower than either alone.
-if "PYTEST_XDIST_WORKER" in os.environ and "OMP_NUM_THREADS" not in os.environ:
+if worker_id() is not None and "OMP_NUM_THREADS" not in os.environ:
     os.environ["OMP_NUM_THREADS"] = str(threads_per_worker(available_cores()))
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification, DistilBertConfig, GPT2Config
 
-from rtsent.backbones import (
+from rtsent.engine.backbones import (
     BackboneSourceError,
     check_cls,
     count_parameters,
@@ -109,8 +109,8 @@ def test_local_folder_round_trip(tmp_path):
 def test_unreachable_hub_gives_one_clear_error():
     # A subprocess, so HF_HUB_OFFLINE is read at import: the same failure as no network, without 50 s of retries.
     code = (
-        "from rtsent.backbones import load_backbone, BackboneSourceError\n"
-        "from rtsent.data import load_splits, DataSourceError\n"
+        "from rtsent.engine.backbones import load_backbone, BackboneSourceError\n"
+        "from rtsent.data.sources import load_splits, DataSourceError\n"
         "for call in (lambda: load_backbone('distilbert-base-uncased'), lambda: load_splits()):\n"
         "    try:\n        call()\n    except (BackboneSourceError, DataSourceError) as e:\n        print(e)\n"
     )

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rtsent.plugin import parse_options
-from rtsent.profiles import get_profile
+from rtsent.plan.profiles import get_profile
+from rtsent.plugin.session import parse_options
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -142,13 +142,13 @@ def test_sweep_runs_as_ordinary_cases(tmp_path):
 def test_duplicates_in_the_grid_options_are_usage_errors():
     import torch
 
-    from rtsent.plugin import parse_options
+    from rtsent.plugin.session import parse_options
 
     options = {"profile": "smoke", "seeds": "0", "methods": "", "precisions": "", "model": "", "data": ""}
     options |= {"max-train": "", "floors": "none", "records": "", "resume": "", "sweep": "", "progress": "auto"}
     options["save"] = options["devices"] = ""
     options["serving"] = "once"
-    mixed = "fp16" if torch.cuda.is_available() else "bf16"  # rtsent.measuring.resolve_precision
+    mixed = "fp16" if torch.cuda.is_available() else "bf16"  # rtsent.engine.devices.resolve_precision
     device = "cuda" if torch.cuda.is_available() else "cpu"
     for name, value, message in [
         ("seeds", "0,1,00", "--rtsent-seeds='0,1,00' lists seed 0 twice ('0' and '00'); list each seed once"),

@@ -1,4 +1,4 @@
-"""Case ids (rtsent/caseid.py): one grammar, built and parsed in one place, every committed id read back."""
+"""Case ids (rtsent/schema/caseid.py): one grammar, built and parsed in one place, every committed id read back."""
 
 import json
 import math
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rtsent.caseid import CaseId, format_number, format_part, method_of, part_value, with_seed
-from rtsent.profiles import PRECISIONS, PROFILES
-from rtsent.records import read_document, records_of
+from rtsent.plan.profiles import PROFILES
+from rtsent.schema.caseid import PRECISIONS, CaseId, format_number, format_part, method_of, part_value, with_seed
+from rtsent.schema.records import read_document, records_of
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 # every pytest-benchmark document committed (the plain Trainer reference's own files beside them are not)
@@ -19,7 +19,7 @@ COMMITTED = [r for path in DOCUMENTS for r in records_of(read_document(path))]
 
 
 def legacy_row(method, lr, swept, precision):
-    """The ids as runner.py, sweeps.py and profiles.py built them before rtsent/caseid.py: the reference."""
+    """The ids as runner.py, sweeps.py and profiles.py built them before rtsent/schema/caseid.py: the reference."""
 
     def number(value):
         if float(value).is_integer() and abs(value) < 10_000:
@@ -58,7 +58,7 @@ def test_every_committed_id_parses_back_to_itself_and_its_record():
 
 def test_every_grid_and_sweep_id_is_the_legacy_one_and_parses_back():
     from rtsent.methods import TAKES_LR
-    from rtsent.plugin import parse_options
+    from rtsent.plugin.session import parse_options
 
     seen = 0
     for profile in PROFILES:
@@ -162,11 +162,11 @@ def test_an_id_that_would_not_read_back_is_refused_when_built(parts, message):
 
 
 def test_a_sweep_value_whose_id_would_not_read_back_is_a_sweep_error(monkeypatch):
-    import rtsent.sweeps
-    from rtsent.sweeps import SweepError, parse_sweep
+    import rtsent.plan.sweeps
+    from rtsent.plan.sweeps import SweepError, parse_sweep
 
     # no method takes a free word today; one that did could give a word whose "-y2" reads as a part
-    monkeypatch.setattr(rtsent.sweeps, "hyperparameters", lambda method: {"x": str})
+    monkeypatch.setattr(rtsent.plan.sweeps, "hyperparameters", lambda method: {"x": str})
     assert dict(parse_sweep({"svm": {"x": "all-linear"}})["svm"][0].params) == {"x": "all-linear"}
     with pytest.raises(SweepError, match=r"^s: \[svm\] case id 'svm-x=a-y2-fp32' would not read back"):
         parse_sweep({"svm": {"x": "a-y2"}}, source="s")
@@ -215,7 +215,7 @@ def test_any_text_either_parses_to_itself_or_is_refused(middle, precision, seed)
 
 
 def test_floors_are_looked_up_by_setting_then_method():
-    from rtsent.floors import floor_for
+    from rtsent.plan.floors import floor_for
 
     floors = {"lora-lr2e-4-target_modules=all-linear": 0.8, "lora": 0.7, "svm": 0.6}
     assert floor_for(floors, "lora-lr2e-4-target_modules=all-linear-bf16") == 0.8

@@ -7,8 +7,7 @@ import pytest
 from datasets import Dataset
 from transformers import AutoTokenizer
 
-from rtsent.backbones import _packaged_folder
-from rtsent.data import (
+from rtsent.data.sources import (
     CANONICAL_SPLIT_HASHES,
     PACKAGED_DATA,
     DataSourceError,
@@ -21,8 +20,9 @@ from rtsent.data import (
     stratified_sample,
     tokenize,
 )
+from rtsent.engine.backbones import _packaged_folder
 
-# Computed once from the Cornell rt-polarity files with rtsent.data.split_hash and pinned in rtsent.data
+# Computed once from the Cornell rt-polarity files with rtsent.data.sources.split_hash and pinned in rtsent.data.sources
 # as the canonical splits: any change in reading, stripping, cutting or ordering changes them.
 PINNED = CANONICAL_SPLIT_HASHES
 # First and last texts of each split as the hub dataset cornell-movie-review-data/rotten_tomatoes has them.
@@ -196,7 +196,7 @@ def test_non_utf8_and_polarity_folder_errors(tmp_path, polarity_folder):
 
 
 def test_packaged_polarity_files_unchanged(polarity_folder):
-    # rtsent/rt-polaritydata/README.md pins these; a changed file would change every result.
+    # rtsent/data/rt-polaritydata/README.md pins these; a changed file would change every result.
     pinned = {
         "rt-polarity.pos": "d79ef14009bbf87cd6be21f91c3ea1a3cbcb73b34dfb4231aef7bbcd7677abc4",
         "rt-polarity.neg": "4af43bf489620b498a0852c5a8c6a535155dec7985fdfea782b8f7756b957ccc",
@@ -343,7 +343,7 @@ def test_canonical_splits_are_recognised_and_other_data_are_not(tmp_path, splits
 def test_hub_loader_checks_rows_and_labels_too(tmp_path, monkeypatch):
     import datasets
 
-    from rtsent.data import _from_hub
+    from rtsent.data.sources import _from_hub
 
     # datasets.load_dataset reads a local folder of parquet files as it reads a hub dataset's
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "cache")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from rtsent.reporting import main
+from rtsent.report.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip("xdist")

@@ -1,4 +1,4 @@
-"""Per-example labels and predictions: encoded and decoded in one place (rtsent.records), every committed
+"""Per-example labels and predictions: encoded and decoded in one place (rtsent.schema.records), every committed
 string read back."""
 
 import json
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rtsent.records import check_record, decode_labels, encode_labels, read_document, records_of
-from rtsent.summary import correct
+from rtsent.report.summary import correct
+from rtsent.schema.records import check_record, decode_labels, encode_labels, read_document, records_of
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 # every pytest-benchmark document committed (the plain Trainer reference's own files beside them are not)
@@ -20,7 +20,7 @@ FIELDS = ("val_predictions", "val_labels", "test_predictions", "test_labels")
 
 
 def legacy_bits(values):
-    """rtsent.curves.bits, which wrote every committed string: the reference for binary labels."""
+    """rtsent.case.curves.bits, which wrote every committed string: the reference for binary labels."""
     return "".join("1" if v else "0" for v in np.asarray(values).tolist())
 
 

@@ -9,14 +9,15 @@ import pytest
 import torch
 from sklearn.svm import LinearSVC
 
-from rtsent.backbones import count_parameters, load_backbone
-from rtsent.callbacks import Callback
-from rtsent.measuring import pick_device, resolve_precision
+from rtsent.engine.backbones import count_parameters, load_backbone
+from rtsent.engine.callbacks import Callback
+from rtsent.engine.devices import pick_device, resolve_precision
+from rtsent.engine.recipe import Recipe
+from rtsent.engine.workbench import Workbench
 from rtsent.methods import CASE_ARGUMENTS, METHODS, TAKES_LR, method_params, parameter_ranges
 from rtsent.methods.nbsvm import NBSVM
 from rtsent.methods.tfidf import TfidfLogistic
-from rtsent.profiles import PROFILES, QUICK_OTHERS, Recipe, get_profile
-from rtsent.workbench import Workbench
+from rtsent.plan.profiles import PROFILES, QUICK_OTHERS, get_profile
 
 SMOKE = get_profile("smoke")
 
@@ -67,7 +68,7 @@ def _numeric(hint) -> bool:
 @pytest.mark.parametrize("name", list(METHODS))
 def test_every_numeric_hyperparameter_declares_its_range(name):
     # over the registry: a method added without ranges for its numbers fails here by name
-    from rtsent.sweeps import hyperparameters
+    from rtsent.plan.sweeps import hyperparameters
 
     ranges = parameter_ranges(name)
     numeric = [key for key, hint in hyperparameters(name).items() if _numeric(hint)]
@@ -104,7 +105,7 @@ def test_every_numeric_recipe_field_declares_its_range():
 )
 def test_a_grid_row_out_of_range_fails_before_any_work(name, params, message):
     # a profile's grid row becomes a CaseConfig when pytest starts (Session.grid): refused there, not mid-training
-    from rtsent.runner import CaseConfig
+    from rtsent.plan.cases import CaseConfig
 
     entry = next(e for e in SMOKE.grid if e.method == name)
     with pytest.raises(ValueError, match=message):

@@ -7,11 +7,12 @@ import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
-from rtsent.backbones import BackboneSourceError, check_backbone, check_max_length, load_backbone
-from rtsent.measuring import pick_device
-from rtsent.profiles import get_profile
-from rtsent.runner import CaseConfig, run_case
-from rtsent.workbench import Workbench
+from rtsent.case.runner import run_case
+from rtsent.engine.backbones import BackboneSourceError, check_backbone, check_max_length, load_backbone
+from rtsent.engine.devices import pick_device
+from rtsent.engine.workbench import Workbench
+from rtsent.plan.cases import CaseConfig
+from rtsent.plan.profiles import get_profile
 
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
 
@@ -144,7 +145,11 @@ def test_bad_model_stops_the_run_at_start(pytester, polarity_folder):
     bench = Path(__file__).resolve().parents[1] / "bench" / "test_methods.py"
     pytester.makepyfile(test_methods=bench.read_text())
     result = pytester.runpytest_inprocess(
-        "-p", "rtsent.plugin", "--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", f"--rtsent-model={folder}"
+        "-p",
+        "rtsent.plugin.hooks",
+        "--rtsent-profile=smoke",
+        f"--rtsent-data={polarity_folder}",
+        f"--rtsent-model={folder}",
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.errlines if "rtsent:" in line]

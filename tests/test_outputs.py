@@ -16,8 +16,8 @@ import pytest
 import transformers
 import transformers.models.bert.modeling_bert  # noqa: F401  imported once, outside the in-process runs
 
+from rtsent.case.runner import run_case
 from rtsent.methods import METHODS
-from rtsent.runner import run_case
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "test_methods.py"
 ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -35,7 +35,7 @@ def bench_dir(pytester, monkeypatch):
 
 def run(pytester, *args, methods="svm"):
     return pytester.runpytest_inprocess(
-        "-p", "rtsent.plugin", "--rtsent-profile=smoke", f"--rtsent-methods={methods}", "-p", "no:randomly", *args
+        "-p", "rtsent.plugin.hooks", "--rtsent-profile=smoke", f"--rtsent-methods={methods}", "-p", "no:randomly", *args
     )
 
 
@@ -181,8 +181,8 @@ def test_a_failed_save_keeps_the_case_its_figures_and_no_folder(bench_dir, monke
 
 
 def test_ctrl_c_while_saving_leaves_no_case_folder(polarity_folder, tmp_path, monkeypatch):
-    from rtsent.measuring import pick_device
-    from rtsent.workbench import Workbench
+    from rtsent.engine.devices import pick_device
+    from rtsent.engine.workbench import Workbench
     from tests.test_serving import config
 
     def interrupted(self, folder):
@@ -195,8 +195,8 @@ def test_ctrl_c_while_saving_leaves_no_case_folder(polarity_folder, tmp_path, mo
 
 
 def test_saved_artifacts_get_the_umask_permissions(polarity_folder, tmp_path):
-    from rtsent.measuring import pick_device
-    from rtsent.workbench import Workbench
+    from rtsent.engine.devices import pick_device
+    from rtsent.engine.workbench import Workbench
     from tests.test_serving import config
 
     old = os.umask(0o027)  # a team umask: new files 0o640, folders 0o750
@@ -230,8 +230,8 @@ def test_a_save_folder_of_another_model_is_refused(bench_dir):
 
 
 def test_a_failed_atomic_write_names_the_file_asked_for(tmp_path, monkeypatch, capsys):
-    from rtsent.records import write_atomic
-    from rtsent.reporting import main
+    from rtsent.report.cli import main
+    from rtsent.schema.records import write_atomic
 
     monkeypatch.setattr(os, "replace", lambda *a, **k: (_ for _ in ()).throw(ENOSPC))  # the disk is full
     with pytest.raises(OSError) as raised:
@@ -246,7 +246,7 @@ def test_a_failed_atomic_write_names_the_file_asked_for(tmp_path, monkeypatch, c
 
 
 def test_a_failed_publish_puts_the_earlier_case_folder_back(tmp_path, monkeypatch):
-    from rtsent.serving import publish
+    from rtsent.case.serving import publish
 
     target, staging = tmp_path / "case", tmp_path / ".case.partial-1"
     target.mkdir()
@@ -268,7 +268,7 @@ def test_a_failed_publish_puts_the_earlier_case_folder_back(tmp_path, monkeypatc
 
 
 def test_hidden_leftovers_of_a_killed_run_are_no_saved_case(tmp_path):
-    from rtsent.outputs import check_save_folder
+    from rtsent.plugin.outputs import check_save_folder
 
     current = {"model": "m", "data": "d", "model_identity": "a", "split_hashes": {"validation": "v", "test": "t"}}
     leftover = tmp_path / ".case.partial-123"
@@ -282,7 +282,7 @@ def test_hidden_leftovers_of_a_killed_run_are_no_saved_case(tmp_path):
 
 
 def test_a_serving_error_note_shows_control_characters():
-    from rtsent.terminal import results_table
+    from rtsent.report.terminal import results_table
 
     record = {"case": "svm-fp32-seed0", "row": "svm-fp32", "method": "svm", "status": "passed", "seed": 0}
     record |= {"profile": "smoke", "model": "m", "serving_error": "artifacts not saved: \x1b[2Jgone"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rtsent.progress import LIVE_INTERVAL, PLAIN_INTERVAL, Progress, clock_text
+from rtsent.plugin.progress import LIVE_INTERVAL, PLAIN_INTERVAL, Progress, clock_text
 
 
 class Clock:

@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from rtsent.records import write_atomic, write_records
-from rtsent.reporting import main
+from rtsent.report.cli import main
+from rtsent.schema.records import write_atomic, write_records
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from test_reporting import record, write
 
-from rtsent.reporting import COLUMNS, main
+from rtsent.report.cli import COLUMNS, main
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # tab:blue, matplotlib's first colour: the plot's markers and error bars; nothing else on the page is this blue.
@@ -108,7 +108,7 @@ def test_plot_fits_the_window_and_numbers_align_right(chromium, report, tmp_path
 
 
 def test_every_column_is_explained(report):
-    from rtsent.report_html import COLUMN_HELP
+    from rtsent.report.html import COLUMN_HELP
 
     assert set(COLUMNS) <= set(COLUMN_HELP)
     text = report.read_text()

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from rtsent.profiles import get_profile
-from rtsent.reporting import FORMATS, main
+from rtsent.plan.profiles import get_profile
+from rtsent.report.cli import FORMATS, main
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "test_methods.py"
 
@@ -27,7 +27,7 @@ def test_a_file_of_skipped_cases_renders_their_statuses(pytester, polarity_folde
     out = pytester.path / "fp16.json"
     result = pytester.runpytest_inprocess(
         "-p",
-        "rtsent.plugin",
+        "rtsent.plugin.hooks",
         "--rtsent-profile=smoke",
         f"--rtsent-data={polarity_folder}",
         "--rtsent-precisions=fp16",

@@ -8,7 +8,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-from rtsent.reporting import main
+from rtsent.report.cli import main
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "report_scale.py"
 

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from rtsent.plots import pareto_front
-from rtsent.reporting import load_records, main
-from rtsent.stats import bootstrap_interval, mcnemar, t_interval
+from rtsent.report.cli import load_records, main
+from rtsent.report.plots import pareto_front
+from rtsent.report.stats import bootstrap_interval, mcnemar, t_interval
 
 LABELS = "1" * 50 + "0" * 50
 
@@ -187,7 +187,7 @@ def test_files_from_two_profiles_are_labelled(tmp_path, capsys):
 
 
 def test_reporter_does_not_import_torch():
-    code = "import sys, rtsent.reporting, rtsent.plots; print('torch' in sys.modules)"
+    code = "import sys, rtsent.report.cli, rtsent.report.plots; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 
 
@@ -267,7 +267,7 @@ def test_a_hostile_case_id_and_model_render_as_written(tmp_path, capsys, fmt):
 
 
 def test_the_terminal_table_shows_control_characters(tmp_path):
-    from rtsent.terminal import results_table, title
+    from rtsent.report.terminal import results_table, title
 
     records = [record("svm-\x1b]0;owned\x07-bf16", 0, 80, model="m\x1b[2J")["extra_info"]]
     lines = [*results_table(records), title(records)]

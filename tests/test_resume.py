@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rtsent.records import resume_mismatch
+from rtsent.schema.records import resume_mismatch
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "test_methods.py"
 
@@ -17,7 +17,7 @@ def run(pytester, data, *args):
     out = pytester.path / f"out{len(list(pytester.path.glob('out*.json')))}.json"
     result = pytester.runpytest_inprocess(
         "-p",
-        "rtsent.plugin",
+        "rtsent.plugin.hooks",
         "--rtsent-profile=smoke",
         "--rtsent-methods=head",
         f"--rtsent-data={data}",
@@ -114,7 +114,7 @@ def test_resumed_case_is_judged_against_todays_floor(pytester, polarity_folder):
     out = pytester.path / "floored.json"
     result = pytester.runpytest_inprocess(
         "-p",
-        "rtsent.plugin",
+        "rtsent.plugin.hooks",
         "--rtsent-profile=smoke",
         "--rtsent-methods=head",
         f"--rtsent-data={data}",

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from rtsent import methods
-from rtsent.backbones import BackboneSourceError, load_backbone
-from rtsent.records import write_atomic
+from rtsent.engine.backbones import BackboneSourceError, load_backbone
+from rtsent.schema.records import write_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench" / "test_methods.py"
@@ -105,7 +105,7 @@ def test_other_data_get_one_warning_line_at_start(tmp_path, polarity_folder):
     warnings = [line for line in proc.stdout.splitlines() if "not the canonical Rotten Tomatoes splits" in line]
     assert warnings == [
         f"rtsent: warning: data {str(folder)!r} are not the canonical Rotten Tomatoes splits (train, validation, "
-        "test splits differ from rtsent.data.CANONICAL_SPLIT_HASHES); results are marked as other data "
+        "test splits differ from rtsent.data.sources.CANONICAL_SPLIT_HASHES); results are marked as other data "
         "(data_canonical: false)"
     ]
     proc = subprocess.run(pytest_cmd(*common, "--rtsent-data=rt-polarity"), cwd=ROOT, capture_output=True, text=True)
@@ -114,7 +114,7 @@ def test_other_data_get_one_warning_line_at_start(tmp_path, polarity_folder):
 
 def _leaky(folder, copied):
     """The packaged splits as parquet files, the first `copied` test texts replaced by training texts."""
-    from rtsent.data import load_splits
+    from rtsent.data.sources import load_splits
 
     folder.mkdir()
     splits = {name: split.to_pandas() for name, split in load_splits("rt-polarity").items()}
@@ -158,7 +158,7 @@ def test_bad_floors_file_is_a_usage_error(tmp_path, polarity_folder):
 
 
 def test_fault_inside_training_is_recorded_and_the_grid_goes_on(pytester, polarity_folder, monkeypatch):
-    from rtsent.callbacks import Callback
+    from rtsent.engine.callbacks import Callback
 
     class Boom(Callback):
         def on_step_end(self, step, loss, tokens):
@@ -176,7 +176,7 @@ def test_fault_inside_training_is_recorded_and_the_grid_goes_on(pytester, polari
     out = pytester.path / "out.json"
     result = pytester.runpytest_inprocess(
         "-p",
-        "rtsent.plugin",
+        "rtsent.plugin.hooks",
         "--rtsent-profile=smoke",
         "--rtsent-methods=svm,head,full,lora",
         f"--rtsent-data={polarity_folder}",

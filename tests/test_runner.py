@@ -7,12 +7,14 @@ import pytest
 import torch
 
 from rtsent import methods
-from rtsent.caseid import format_number
-from rtsent.measuring import pick_device
-from rtsent.profiles import Recipe, get_profile
-from rtsent.runner import CaseConfig, run_case
-from rtsent.training import train_batches
-from rtsent.workbench import Workbench
+from rtsent.case.runner import run_case
+from rtsent.engine.devices import pick_device
+from rtsent.engine.recipe import Recipe
+from rtsent.engine.training import train_batches
+from rtsent.engine.workbench import Workbench
+from rtsent.plan.cases import CaseConfig
+from rtsent.plan.profiles import get_profile
+from rtsent.schema.caseid import format_number
 
 SMOKE = get_profile("smoke")
 

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from rtsent.profiles import get_profile
-from rtsent.selection import as_sweep, curve_series, pairs_on_test, select, selected_table, sweep_series
+from rtsent.plan.profiles import get_profile
+from rtsent.report.selection import as_sweep, curve_series, pairs_on_test, select, selected_table, sweep_series
 
 N = 1000  # validation and test examples
 LABELS = "1" * (N // 2) + "0" * (N // 2)
@@ -131,7 +131,7 @@ def test_plot_series():
 def test_report_select_renders_the_table_pairs_and_both_figures(tmp_path, capsys):
     import json
 
-    from rtsent.reporting import main
+    from rtsent.report.cli import main
 
     records = grid() + [record("svm-C1e-1-bf16", 0, [(1, 760, 750)], method="svm", lr=None, swept={"C": 0.1})]
     path = tmp_path / "search.json"
@@ -149,7 +149,7 @@ def test_report_select_renders_the_table_pairs_and_both_figures(tmp_path, capsys
 def test_selected_configurations_rerun_under_the_same_case_ids(tmp_path):
     """select -> as_sweep -> --rtsent-sweep=selected:FILE -> the grid: the re-run rows are the search's, so
     the report pools their seeds; a method that ran off the plain grid (svm here) re-runs as the grid has it."""
-    from rtsent.plugin import parse_options
+    from rtsent.plugin.session import parse_options
 
     def session(**options):
         options = {"profile": "tune", "floors": "none", "progress": "off", **options}
@@ -174,7 +174,7 @@ def test_selected_configurations_rerun_under_the_same_case_ids(tmp_path):
 @pytest.mark.parametrize("winner", ["lora-lr2e-4-bf16", "lora-lr2e-4-target_modules=all-linear-bf16"])
 def test_selected_rerun_is_the_configuration_that_ran_not_one_per_grid_row(tmp_path, winner):
     """offline has two LoRA rows at lr 2e-4 (query/value and all-linear): a selection re-runs the one that won."""
-    from rtsent.plugin import parse_options
+    from rtsent.plugin.session import parse_options
 
     def session(**options):
         options = {"profile": "offline", "floors": "none", "progress": "off", "methods": "lora", **options}

@@ -1,4 +1,4 @@
-"""The cost after training (rtsent.serving) on the smoke profile: every method's record carries
+"""The cost after training (rtsent.case.serving) on the smoke profile: every method's record carries
 latency, throughput and stored bytes; merged adapters predict as unmerged ones; saved artifacts load
 back with the standard calls and predict the same."""
 
@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from rtsent.backbones import count_parameters
-from rtsent.measuring import pick_device, resolve_precision
+from rtsent.case.runner import run_case
+from rtsent.case.serving import LATENCY_SAMPLE, MERGE_TOLERANCE, latency_rows, merge_check, merged_copy
+from rtsent.engine.backbones import count_parameters
+from rtsent.engine.devices import pick_device, resolve_precision
+from rtsent.engine.workbench import Workbench
 from rtsent.methods import METHODS
-from rtsent.profiles import get_profile
-from rtsent.runner import CaseConfig, run_case
-from rtsent.serving import LATENCY_SAMPLE, MERGE_TOLERANCE, latency_rows, merge_check, merged_copy
-from rtsent.workbench import Workbench
+from rtsent.plan.cases import CaseConfig
+from rtsent.plan.profiles import get_profile
 
 SMOKE = get_profile("smoke")
 
@@ -100,7 +101,7 @@ def test_saved_artifacts_load_back_with_the_standard_calls(task, tmp_path):
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from rtsent.training import predict_logits
+    from rtsent.engine.training import predict_logits
 
     texts = task.texts("validation")
     for name, load in (
@@ -122,7 +123,7 @@ def test_saved_artifacts_load_back_with_the_standard_calls(task, tmp_path):
 def test_bitfit_trained_tensors_load_over_the_base(task, tmp_path):
     import safetensors.torch
 
-    from rtsent.training import predict_logits
+    from rtsent.engine.training import predict_logits
 
     method = METHODS["bitfit"](recipe=SMOKE.recipe("bitfit"), precision="fp32", seed=0, lr=1e-2).fit(task)
     method.save(tmp_path)
@@ -138,7 +139,7 @@ def test_bitfit_trained_tensors_load_over_the_base(task, tmp_path):
 
 
 def test_stored_bytes_are_the_same_when_the_folder_is_reused(task, tmp_path):
-    from rtsent.serving import publish, save_artifacts, stored_bytes
+    from rtsent.case.serving import publish, save_artifacts, stored_bytes
 
     method = METHODS["lora"](recipe=SMOKE.recipe("lora"), precision="fp32", seed=0, lr=1e-2).fit(task)
     for _ in range(2):  # the second save replaces the first case folder, nothing of it adds up
@@ -150,12 +151,12 @@ def test_stored_bytes_are_the_same_when_the_folder_is_reused(task, tmp_path):
 
 
 def test_a_serving_failure_keeps_the_case_and_its_metrics(polarity_folder, bench, monkeypatch):
-    import rtsent.runner
+    import rtsent.case.runner
 
     def broken(*args, **kwargs):
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(rtsent.runner, "measure_serving", broken)
+    monkeypatch.setattr(rtsent.case.runner, "measure_serving", broken)
     result = run_case(config(polarity_folder, "full"), bench=bench)
     assert result.status == "passed" and result.record["val_accuracy"] is not None
     assert result.record["serving_error"] == "OSError: No space left on device"
@@ -198,8 +199,8 @@ def test_serving_speed_is_timed_once_per_shape_and_the_checks_run_per_case(polar
 def test_a_reused_case_still_checks_its_own_served_labels(task, monkeypatch):
     """The reused speed figures never stand in for the per-case check: a serving path that disagrees with
     the evaluation is caught in a case that times nothing."""
-    from rtsent.records import encode_labels
-    from rtsent.serving import measure_serving
+    from rtsent.case.serving import measure_serving
+    from rtsent.schema.records import encode_labels
 
     method = METHODS["full"](recipe=SMOKE.recipe("full"), precision="fp32", seed=0, lr=1e-2).fit(task)
     evaluated = encode_labels(method.predict(task, "validation"))
@@ -216,7 +217,7 @@ def test_a_reused_case_still_checks_its_own_served_labels(task, monkeypatch):
 
 
 def test_serving_shape_names_what_sets_the_speed(task, bench, polarity_folder):
-    from rtsent.serving import serving_shape
+    from rtsent.case.serving import serving_shape
 
     def shape(name, on=task, **kw):
         entry = next(e for e in SMOKE.grid if e.method == name)

@@ -3,13 +3,14 @@
 import pytest
 import torch
 
-from rtsent.measuring import pick_device
-from rtsent.profiles import get_profile
-from rtsent.records import write_records
-from rtsent.reporting import main as report
-from rtsent.runner import CaseConfig, run_case
-from rtsent.terminal import results_table, title
-from rtsent.workbench import Workbench
+from rtsent.case.runner import run_case
+from rtsent.engine.devices import pick_device
+from rtsent.engine.workbench import Workbench
+from rtsent.plan.cases import CaseConfig
+from rtsent.plan.profiles import get_profile
+from rtsent.report.cli import main as report
+from rtsent.report.terminal import results_table, title
+from rtsent.schema.records import write_records
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="fp16 runs on CUDA; the skip is provoked on a CPU")

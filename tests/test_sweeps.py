@@ -2,10 +2,10 @@
 
 import pytest
 
-from rtsent.caseid import format_part
+from rtsent.engine.recipe import Recipe
 from rtsent.methods import METHODS
-from rtsent.profiles import Recipe
-from rtsent.sweeps import SweepError, hyperparameters, load_sweep, parse_sweep
+from rtsent.plan.sweeps import SweepError, hyperparameters, load_sweep, parse_sweep
+from rtsent.schema.caseid import format_part
 
 
 def test_cross_product_of_recipe_fields_and_method_hyperparameters():
@@ -50,7 +50,7 @@ def test_id_parts_read_like_the_values():
         ),
         ({"head": {"pooling": [1]}}, "[head] pooling = 1 (int) is not a str"),
         ({"full": {"epochs": [0]}}, "[full] epochs = 0 is not a finite number > 0"),
-        # every numeric key in its declared range (rtsent.ranges): nan and inf in none
+        # every numeric key in its declared range (rtsent.schema.ranges): nan and inf in none
         ({"lora": {"lr": [float("nan")]}}, "[lora] lr = nan is not a finite number > 0"),
         ({"full": {"lr": float("inf")}}, "[full] lr = inf is not a finite number > 0"),
         ({"full": {"max_grad_norm": [0]}}, "[full] max_grad_norm = 0 is not a finite number > 0"),
@@ -85,7 +85,7 @@ def test_sweep_files_load_by_path_or_packaged_name(tmp_path):
 
 
 def test_the_packaged_tune_sweep_gives_unique_readable_case_ids():
-    from rtsent.plugin import parse_options
+    from rtsent.plugin.session import parse_options
 
     options = {"profile": "tune", "sweep": "tune", "seeds": "0,1", "progress": "off", "floors": "none"}
     session = parse_options(lambda name: options.get(name, ""))
@@ -96,7 +96,7 @@ def test_the_packaged_tune_sweep_gives_unique_readable_case_ids():
 
 
 def test_a_sweep_without_lr_runs_at_every_learning_rate_of_the_profile(tmp_path):
-    from rtsent.plugin import parse_options
+    from rtsent.plugin.session import parse_options
 
     sweep = tmp_path / "r.toml"
     sweep.write_text("[lora]\nr = [8, 16]\n")
@@ -107,7 +107,7 @@ def test_a_sweep_without_lr_runs_at_every_learning_rate_of_the_profile(tmp_path)
 
 
 def test_grid_rows_with_hyperparameters_take_a_sweep_on_top(tmp_path):
-    from rtsent.plugin import parse_options
+    from rtsent.plugin.session import parse_options
 
     def rows(sweep_text: str) -> list[str]:
         sweep = tmp_path / "s.toml"
@@ -137,7 +137,7 @@ def test_grid_rows_with_hyperparameters_take_a_sweep_on_top(tmp_path):
 )
 def test_non_finite_values_in_a_sweep_file_name_the_file_and_key(tmp_path, text, message):
     # they passed the type check and failed later as "not enough values to unpack" (a case id of nan)
-    from rtsent.plugin import parse_options
+    from rtsent.plugin.session import parse_options
 
     sweep = tmp_path / "s.toml"
     sweep.write_text(text)

@@ -5,8 +5,8 @@ import torch
 from torch import nn
 from transformers import BertConfig, BertForSequenceClassification
 
-from rtsent.backbones import store_frozen_linears
-from rtsent.training import Diverged, MaskDropout, _check_finite, use_mask_dropout
+from rtsent.engine.backbones import store_frozen_linears
+from rtsent.engine.training import Diverged, MaskDropout, _check_finite, use_mask_dropout
 
 
 def tiny_lora_model() -> nn.Module:
@@ -89,9 +89,9 @@ def test_a_nan_in_a_window_of_losses_names_its_step():
 
 
 def test_train_tells_its_callbacks_every_step_and_epoch_in_order():
-    from rtsent.callbacks import Callback
-    from rtsent.profiles import Recipe
-    from rtsent.training import train
+    from rtsent.engine.callbacks import Callback
+    from rtsent.engine.recipe import Recipe
+    from rtsent.engine.training import train
 
     class Recorder(Callback):
         def __init__(self):
@@ -140,7 +140,7 @@ def test_train_tells_its_callbacks_every_step_and_epoch_in_order():
 
 @pytest.mark.parametrize("omp, expected", [("1", 1), ("", None), ("0", None), ("two", None)])
 def test_threads_follow_omp_num_threads_where_set(monkeypatch, omp, expected):
-    from rtsent.measuring import configure_threads
+    from rtsent.engine.devices import configure_threads
 
     before = torch.get_num_threads()
     monkeypatch.setenv("OMP_NUM_THREADS", omp)

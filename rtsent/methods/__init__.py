@@ -12,7 +12,8 @@ from typing import Any, Protocol, Self
 
 import numpy as np
 
-from rtsent.callbacks import Callback
+from rtsent.engine.callbacks import Callback
+from rtsent.engine.workbench import Task
 from rtsent.methods.bitfit import BitFit
 from rtsent.methods.dora import DoRA
 from rtsent.methods.full import FullFineTune
@@ -23,18 +24,17 @@ from rtsent.methods.nbsvm import NBSVM
 from rtsent.methods.prompt import PromptTuning
 from rtsent.methods.svm import FrozenSVM
 from rtsent.methods.tfidf import TfidfLogistic
-from rtsent.ranges import POSITIVE, Constraint, out_of_range
-from rtsent.workbench import Task
+from rtsent.schema.ranges import POSITIVE, Constraint, out_of_range
 
 
 class Method(Protocol):
     """After `fit`: `parameter_counts_` = (trainable, total) of the model as served (base model +
-    adapters + trained head, each counted once: `rtsent.backbones.count_parameters`),
+    adapters + trained head, each counted once: `rtsent.engine.backbones.count_parameters`),
     `params_in_memory_` = every parameter held while training (peft's frozen head copy included),
     `train_info_` = what training measured.
 
     A method that reads the frozen backbone's features sets the class attribute `uses_frozen_features`.
-    `fit` passes `callbacks` (rtsent.callbacks) to its training loop.
+    `fit` passes `callbacks` (rtsent.engine.callbacks) to its training loop.
     """
 
     parameter_counts_: tuple[int, int]

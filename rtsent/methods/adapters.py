@@ -11,8 +11,8 @@ from typing import Any, Literal, get_args
 
 from torch import nn
 
-from rtsent.backbones import Backbone, store_frozen_linears
-from rtsent.measuring import DTYPES
+from rtsent.engine.backbones import Backbone, store_frozen_linears
+from rtsent.engine.devices import DTYPES
 
 # LoRA/DoRA target sets (the `target_modules` hyperparameter of `lora` and `dora`):
 #   query_value  the attention's query and value projections (the study: DistilBERT q_lin/v_lin);

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from torch import nn
 
-from rtsent.backbones import Backbone, store_frozen_linears
-from rtsent.measuring import DTYPES
+from rtsent.engine.backbones import Backbone, store_frozen_linears
+from rtsent.engine.devices import DTYPES
+from rtsent.engine.recipe import Recipe
 from rtsent.methods.finetune import SequenceClassifier
-from rtsent.profiles import Recipe
 
 
 class BitFit(SequenceClassifier):
-    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.serving.serving_shape)
+    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.case.serving.serving_shape)
 
     def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float) -> None:
         self.recipe = recipe

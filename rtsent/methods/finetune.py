@@ -14,17 +14,16 @@ from typing import Any, Self
 import numpy as np
 from torch import nn
 
-from rtsent.backbones import Backbone, count_parameters, parameters_in_memory
-from rtsent.callbacks import Callback
-from rtsent.measuring import non_embedding_parameters
-from rtsent.training import predict_logits, train
-from rtsent.workbench import Task
+from rtsent.engine.backbones import Backbone, count_parameters, non_embedding_parameters, parameters_in_memory
+from rtsent.engine.callbacks import Callback
+from rtsent.engine.training import predict_logits, train
+from rtsent.engine.workbench import Task
 
 
 def fit_classifier(estimator: Any, model: nn.Module, task: Task, *, callbacks: Sequence[Callback] = ()) -> None:
     """Train `model` on the training split; sets `parameter_counts_`, `params_in_memory_`, `train_info_`, `model_`.
 
-    `callbacks` go to `rtsent.training.train` (progress; the robustness tests inject faults there).
+    `callbacks` go to `rtsent.engine.training.train` (progress; the robustness tests inject faults there).
     """
     estimator.parameter_counts_ = count_parameters(model)
     estimator.model_ = model  # set before training: a learning-curve callback predicts with it after each epoch
@@ -88,7 +87,7 @@ class SequenceClassifier:
         return self._logits(task, task.encode(texts), batch_size)
 
     def predict_texts(self, task: Task, texts: Sequence[str], *, batch_size: int) -> np.ndarray:
-        """(rows,) labels of new sentences: what serving one request costs (rtsent.serving)."""
+        """(rows,) labels of new sentences: what serving one request costs (rtsent.case.serving)."""
         return self.logits_texts(task, texts, batch_size=batch_size).argmax(-1)
 
     def save(self, folder: Path) -> None:

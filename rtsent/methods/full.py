@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from torch import nn
 
-from rtsent.backbones import Backbone
+from rtsent.engine.backbones import Backbone
+from rtsent.engine.recipe import Recipe
 from rtsent.methods.finetune import SequenceClassifier
-from rtsent.profiles import Recipe
 
 
 class FullFineTune(SequenceClassifier):
-    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.serving.serving_shape)
+    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.case.serving.serving_shape)
 
     def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float) -> None:
         self.recipe = recipe

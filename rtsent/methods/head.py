@@ -16,16 +16,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from rtsent.backbones import count_parameters, freeze_encoder, parameters_in_memory, vector_head
-from rtsent.callbacks import Callback, as_callback
-from rtsent.measuring import autocast
-from rtsent.profiles import Recipe
-from rtsent.training import Diverged, make_optimizer
-from rtsent.workbench import Task
+from rtsent.engine.backbones import count_parameters, freeze_encoder, parameters_in_memory, vector_head
+from rtsent.engine.callbacks import Callback, as_callback
+from rtsent.engine.devices import autocast
+from rtsent.engine.recipe import Recipe
+from rtsent.engine.training import Diverged, make_optimizer
+from rtsent.engine.workbench import Task
 
 
 class FrozenHead:
-    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.serving.serving_shape)
+    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.case.serving.serving_shape)
     uses_frozen_features = True  # the runner times the shared frozen pass apart from training
 
     def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float) -> None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from torch import nn
 
-from rtsent.backbones import Backbone
+from rtsent.engine.backbones import Backbone
+from rtsent.engine.recipe import Recipe
 from rtsent.methods.adapters import IA3_TARGETS, build_peft_model
 from rtsent.methods.finetune import SequenceClassifier
-from rtsent.profiles import Recipe
 
 
 class IA3(SequenceClassifier):
-    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.serving.serving_shape)
+    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.case.serving.serving_shape)
     mergeable = True  # peft folds the scaling vectors into the weights (merge_and_unload)
 
     def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float) -> None:

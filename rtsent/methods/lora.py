@@ -8,11 +8,11 @@ from typing import ClassVar
 
 from torch import nn
 
-from rtsent.backbones import Backbone
+from rtsent.engine.backbones import Backbone
+from rtsent.engine.recipe import Recipe
 from rtsent.methods.adapters import TargetSet, build_peft_model, lora_target_modules
 from rtsent.methods.finetune import SequenceClassifier
-from rtsent.profiles import Recipe
-from rtsent.ranges import POSITIVE, POSITIVE_INT, Constraint, Interval
+from rtsent.schema.ranges import POSITIVE, POSITIVE_INT, Constraint, Interval
 
 
 class LoRA(SequenceClassifier):

@@ -22,11 +22,11 @@ import numpy as np
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.svm import LinearSVC
 
-from rtsent.callbacks import Callback
+from rtsent.engine.callbacks import Callback
+from rtsent.engine.recipe import Recipe
+from rtsent.engine.workbench import Task
 from rtsent.methods.tfidf import save_vocabulary
-from rtsent.profiles import Recipe
-from rtsent.ranges import POSITIVE, POSITIVE_INT, Constraint, Interval, Span
-from rtsent.workbench import Task
+from rtsent.schema.ranges import POSITIVE, POSITIVE_INT, Constraint, Interval, Span
 
 
 class NBSVM:

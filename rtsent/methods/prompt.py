@@ -18,13 +18,13 @@ from typing import ClassVar, Literal, Self
 
 from torch import nn
 
-from rtsent.backbones import Backbone
-from rtsent.callbacks import Callback
+from rtsent.engine.backbones import Backbone
+from rtsent.engine.callbacks import Callback
+from rtsent.engine.recipe import Recipe
+from rtsent.engine.workbench import Task
 from rtsent.methods.adapters import build_peft_model
 from rtsent.methods.finetune import SequenceClassifier
-from rtsent.profiles import Recipe
-from rtsent.ranges import POSITIVE_INT, Constraint
-from rtsent.workbench import Task
+from rtsent.schema.ranges import POSITIVE_INT, Constraint
 
 
 class PromptTuning(SequenceClassifier):

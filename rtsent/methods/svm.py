@@ -11,10 +11,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from rtsent.callbacks import Callback
-from rtsent.profiles import Recipe
-from rtsent.ranges import POSITIVE, Constraint
-from rtsent.workbench import Task
+from rtsent.engine.callbacks import Callback
+from rtsent.engine.recipe import Recipe
+from rtsent.engine.workbench import Task
+from rtsent.schema.ranges import POSITIVE, Constraint
 
 
 class FrozenSVM:

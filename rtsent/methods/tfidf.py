@@ -17,10 +17,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from rtsent.callbacks import Callback
-from rtsent.profiles import Recipe
-from rtsent.ranges import POSITIVE, POSITIVE_INT, Constraint, Span
-from rtsent.workbench import Task
+from rtsent.engine.callbacks import Callback
+from rtsent.engine.recipe import Recipe
+from rtsent.engine.workbench import Task
+from rtsent.schema.ranges import POSITIVE, POSITIVE_INT, Constraint, Span
 
 
 class TfidfLogistic:

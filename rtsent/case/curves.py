@@ -1,0 +1,80 @@
+"""Learning curves: validation and test evaluated at the end of every epoch of a gradient-trained case.
+
+`LearningCurve` is a callback (rtsent/engine/callbacks.py): the training loop tells it an epoch ended, it
+evaluates and keeps the point. Its evaluation time is kept apart so that the runner takes it out of the
+training window; evaluation consumes no random numbers, so a run with a curve trains exactly as one
+without. The selection in the report (rtsent/report/selection.py) picks the number of epochs from these points
+without retraining.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+
+from rtsent.engine.callbacks import Callback
+from rtsent.engine.devices import synchronize
+from rtsent.schema.records import encode_labels
+
+SPLIT_PREFIX = {"validation": "val", "test": "test"}
+
+
+class LearningCurve(Callback):
+    """After each epoch (a fractional last one included): accuracy, F1 and predictions on validation and test.
+
+    `predict(split)` gives the labels the method predicts now, shape (rows,); `labels` the true ones per
+    split. `started` is the `time.perf_counter()` at which the training window opened: each point's
+    `train_time_s` is the training time up to it, this curve's evaluations excluded.
+    """
+
+    def __init__(
+        self, predict: Callable[[str], np.ndarray], labels: dict[str, np.ndarray], *, device: torch.device
+    ) -> None:
+        self.predict = predict
+        self.labels = labels
+        self.device = device
+        self.started = time.perf_counter()
+        self.points: list[dict[str, Any]] = []
+        self.eval_seconds = 0.0  # all evaluations of this curve, seconds
+        self.last_predictions: dict[str, np.ndarray] = {}  # the last point's, for the record's headline
+        self.last_eval_seconds = 0.0
+        self._per_epoch = 1
+        self._loss: Any = None
+
+    def on_train_begin(self, *, total_steps: int, steps_per_epoch: int) -> None:
+        self._per_epoch = steps_per_epoch
+
+    def on_step_end(self, step: int, loss: Any, tokens: int | None) -> None:
+        self._loss = loss  # kept as a tensor: read once per epoch, not once per step (a GPU sync)
+
+    def on_epoch_end(self, epoch: int, step: int, model: Any) -> None:
+        synchronize(self.device)
+        begin = time.perf_counter()
+        train_time = begin - self.started - self.eval_seconds
+        was_training = model.training
+        model.eval()  # dropout off; rtsent's inference loops set it too, the head's does not
+        point: dict[str, Any] = {
+            "epoch": step / self._per_epoch,
+            "step": step,
+            "train_loss": float(self._loss) if self._loss is not None else None,
+            "train_time_s": train_time,
+        }
+        predictions = {}
+        for split, prefix in SPLIT_PREFIX.items():
+            predictions[split] = np.asarray(self.predict(split))
+            labels = self.labels[split]
+            point[f"{prefix}_accuracy"] = float(accuracy_score(labels, predictions[split]))
+            point[f"{prefix}_f1"] = float(f1_score(labels, predictions[split]))
+            point[f"{prefix}_predictions"] = encode_labels(predictions[split])
+        model.train(was_training)
+        synchronize(self.device)
+        self.last_eval_seconds = time.perf_counter() - begin
+        point["eval_time_s"] = self.last_eval_seconds
+        self.eval_seconds += self.last_eval_seconds
+        self.last_predictions = predictions
+        self.points.append(point)

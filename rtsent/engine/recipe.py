@@ -1,0 +1,50 @@
+"""The training recipe: one method's training settings (epochs, batch, schedule, lengths, pooling),
+validated when built. Profiles (rtsent.plan.profiles) hold one per method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+from rtsent.schema.ranges import POSITIVE, POSITIVE_INT, Constraint, Interval, check_ranges
+
+POOLINGS = ("cls", "mean")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Training settings of one method. Unused fields (e.g. `epochs` for `svm`) are ignored."""
+
+    epochs: float = 2
+    batch_size: int = 16
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.0  # share of all optimizer steps spent in linear warmup
+    max_length: int | None = None  # tokens; None = the model's limit
+    eval_batch_size: int = 256
+    pooling: str = "cls"  # frozen features: "cls" (the study) or attention-masked "mean"
+    length_grouped: bool = True  # batches of similar length (shuffled with the seed): less padding
+    max_grad_norm: float = 1.0
+    head_lr: float | None = None  # lr of the classification head in full/lora; None = the case's lr
+    notes: str = ""
+
+    # The valid range of every numeric field (tests/test_sweeps.py checks that none lacks one): outside
+    # them a recipe trains nonsense, e.g. max_grad_norm <= 0 (a negative clip climbs the loss, 0 trains nothing).
+    ranges: ClassVar[dict[str, Constraint]] = {
+        "epochs": POSITIVE,
+        "batch_size": POSITIVE_INT,
+        "weight_decay": Interval(float, 0),
+        "warmup_ratio": Interval(float, 0, 1, closed="left"),
+        "max_length": Interval(int, 2, none=True),  # [CLS] and [SEP] at least
+        "eval_batch_size": POSITIVE_INT,
+        "max_grad_norm": POSITIVE,
+        "head_lr": Interval(float, 0, None, closed="neither", none=True),
+    }
+
+    def __post_init__(self) -> None:
+        check_ranges("recipe", self.ranges, asdict(self))
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"recipe pooling={self.pooling!r} is not one of {POOLINGS}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

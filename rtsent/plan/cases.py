@@ -1,0 +1,127 @@
+"""A case's configuration (`CaseConfig`: everything that decides what a case computes) and the grid of
+cases a session runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rtsent.engine.devices import resolve_precision
+from rtsent.engine.recipe import Recipe
+from rtsent.methods import TAKES_LR, check_params, get_method
+from rtsent.plan.floors import floor_for
+from rtsent.schema.caseid import PRECISIONS, CaseId
+
+
+@dataclass(frozen=True)
+class CaseConfig:
+    """Everything that decides what a case computes."""
+
+    profile: str
+    method: str
+    lr: float | None
+    precision: str
+    seed: int
+    model: str
+    data: str
+    max_train: int | None
+    recipe: Recipe
+    floor: float | None = None  # minimum validation accuracy; None: no gate
+    params: tuple[tuple[str, Any], ...] = ()  # method hyperparameters: keyword arguments of its __init__
+    swept: tuple[tuple[str, Any], ...] = ()  # (key, value) a sweep set besides lr, in the sweep file's order
+
+    def __post_init__(self) -> None:
+        get_method(self.method)  # raises, listing the valid names
+        # the learning rate and the hyperparameters in their declared ranges: a grid row's, a sweep's
+        check_params(self.method, {**({"lr": self.lr} if self.method in TAKES_LR else {}), **dict(self.params)})
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}")
+        if not (isinstance(self.seed, int) and self.seed >= 0):
+            raise ValueError(f"seed={self.seed!r} is not a non-negative integer")
+        if self.max_train is not None and self.max_train < 2:
+            raise ValueError(f"max_train={self.max_train!r} is not an integer >= 2")
+        if self.floor is not None and not 0 <= self.floor <= 1:
+            raise ValueError(f"floor={self.floor!r} is outside [0, 1]")
+
+    @property
+    def caseid(self) -> CaseId:
+        """What the case id names (rtsent/schema/caseid.py): the lr only for a method that takes one."""
+        lr = self.lr if self.method in TAKES_LR else None
+        return CaseId(self.method, lr, self.swept, self.precision, self.seed)
+
+    @property
+    def row(self) -> str:
+        """The table row this case fills: "lora-lr2e-4-bf16" (seed excluded)."""
+        return self.caseid.row
+
+    @property
+    def case_id(self) -> str:
+        return self.caseid.format()
+
+
+def build_grid(
+    *,
+    profile: Any,
+    methods: list[str],
+    precisions: list[str],
+    seeds: list[int],
+    model: str,
+    data: str,
+    max_train: int | None,
+    floors: dict[str, float],
+    device: Any,
+    sweep: dict[str, list[Any]],
+    sweep_exact: bool = False,
+) -> list[CaseConfig]:
+    """Every case's `CaseConfig`: the profile's grid, each swept method's entries replaced by its sweep's
+    configurations (`sweep`: method -> SweepPoints, rtsent.plan.sweeps; `sweep_exact`: each point one
+    configuration that ran, not values to cross); `precisions` given replace the profile's. A ValueError names
+    case ids that come out twice."""
+
+    cases, swept_done = [], set()
+    for entry in profile.grid:
+        if entry.method not in methods or (entry.method, entry.params) in swept_done:
+            continue
+        points = sweep.get(entry.method)
+        if points is not None and any(point.lr is not None for point in points):
+            # a sweep that sets lr runs once per grid row, not once per grid entry's lr
+            swept_done.add((entry.method, entry.params))
+        recipe = profile.recipe(entry.method)
+        if points is not None and sweep_exact:
+            # selected configurations re-run as they ran: a row's own settings (LoRA's all-linear row)
+            # apply only to the configurations that came from that row, which name them
+            points = [p for p in points if {k for k, _ in entry.params} <= {k for k, _ in p.params}]
+            if not points:
+                continue  # no selected configuration came from this row
+        for precision in precisions or [entry.precision]:
+            resolved, _ = resolve_precision(precision, device)
+            for point in points or [None]:
+                for seed in seeds:
+                    config = CaseConfig(
+                        profile=profile.name,
+                        method=entry.method,
+                        lr=entry.lr if point is None or point.lr is None else point.lr,
+                        precision=resolved,
+                        seed=seed,
+                        model=model,
+                        data=data,
+                        max_train=max_train,
+                        recipe=recipe if point is None else point.recipe(recipe),
+                        params=_merged(entry.params, () if point is None else point.params),
+                        swept=_merged(entry.params, () if point is None else point.swept),
+                    )
+                    cases.append(replace(config, floor=floor_for(floors, config.row)))
+    unique = list(dict.fromkeys(cases))  # a sweep value equal to a grid row's own setting: one case
+    ids = [case.case_id for case in unique]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise ValueError(f"the grid names cases twice: {', '.join(twice[:5])}; make the sweep's values distinct")
+    return unique
+
+
+def _merged(base: tuple[tuple[str, Any], ...], changes: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any], ...]:
+    """A grid row's (key, value) pairs with a sweep point's on top: the sweep's pairs in the sweep's order,
+    then the row's keys the sweep leaves alone (so one configuration reached from two rows is one case)."""
+    keys = {k for k, _ in changes}
+    return tuple(changes) + tuple((k, v) for k, v in base if k not in keys)
