@@ -14,10 +14,11 @@ from rtsent.engine.callbacks import Callback
 from rtsent.engine.devices import pick_device, resolve_precision
 from rtsent.engine.recipe import Recipe
 from rtsent.engine.workbench import Workbench
-from rtsent.methods import CASE_ARGUMENTS, METHODS, TAKES_LR, method_params, parameter_ranges
+from rtsent.methods import CASE_ARGUMENTS, METHODS, TAKES_LR, MethodTags, method_params, parameter_ranges
 from rtsent.methods.nbsvm import NBSVM
 from rtsent.methods.tfidf import TfidfLogistic
 from rtsent.plan.profiles import PROFILES, QUICK_OTHERS, get_profile
+from rtsent.plan.sweeps import hyperparameters
 
 SMOKE = get_profile("smoke")
 
@@ -53,7 +54,29 @@ def test_every_method_takes_the_same_case_arguments():
         parameters = inspect.signature(cls.__init__).parameters
         assert set(CASE_ARGUMENTS) <= set(parameters), name
         assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for n, p in parameters.items() if n != "self"), name
-    assert TAKES_LR == {"head", "full", "lora", "dora", "ia3", "prompt", "bitfit"}
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_tags_say_what_the_class_is(name):
+    # one declaration of what a method is (MethodTags); what the class itself shows must agree with it
+    cls = METHODS[name]
+    assert isinstance(cls.tags, MethodTags), f"{name}: declare `tags = MethodTags(...)` on the class"
+    lr = inspect.signature(cls.__init__).parameters["lr"]
+    assert cls.tags.takes_lr == (lr.default is inspect.Parameter.empty), f"{name}: tags.takes_lr vs lr's default"
+    assert (name in TAKES_LR) == cls.tags.takes_lr
+    shape = cls.tags.serving_shape
+    assert shape is None or set(shape) <= set(hyperparameters(name)), f"{name}: serving_shape names no argument"
+    if cls.tags.mergeable:
+        assert cls.tags.trains_backbone, f"{name}: only an adapter trained through the backbone merges into it"
+
+
+def test_tags_refuse_what_cannot_be():
+    with pytest.raises(ValueError, match="need uses_backbone"):
+        MethodTags(uses_backbone=False, frozen_features=True)
+    with pytest.raises(ValueError, match="takes a learning rate"):
+        MethodTags(trains_backbone=True)
+    with pytest.raises(ValueError, match="exclude each other"):
+        MethodTags(frozen_features=True, trains_backbone=True, takes_lr=True)
 
 
 def _numeric(hint) -> bool:
@@ -129,8 +152,11 @@ def test_every_profile_runs_every_registered_method():
     study = {"svm", "head", "full", "lora"}
     for name, profile in PROFILES.items():
         expected = study | set(QUICK_OTHERS) if name == "quick" else set(METHODS)
-        assert {entry.method for entry in profile.grid} == expected, name
-        assert expected <= set(profile.recipes), name  # no method silently on Recipe()'s defaults
+        missing = sorted(expected - {entry.method for entry in profile.grid})
+        assert not missing, f"profile {name!r} runs no {missing}: add a GridEntry in rtsent/plan/profiles.py"
+        assert {entry.method for entry in profile.grid} <= expected, name
+        unset = sorted(expected - set(profile.recipes))  # no method silently on Recipe()'s defaults
+        assert not unset, f"profile {name!r} has no recipe for {unset}: add one to _TUNED in rtsent/plan/profiles.py"
     seed = [(e.method, e.lr, e.precision) for e in PROFILES["seed"].grid[:5]]  # the study's own grid, first
     assert seed == [
         ("svm", None, "fp32"),
@@ -244,3 +270,18 @@ def test_tfidf_counts_its_vocabulary():
     assert words == 7 and model.train_info_["vocabulary"] == 7
     assert model.parameter_counts_ == (words + 1, 2 * words + 1)
     assert list(model.predict(SimpleNamespace(texts=lambda _: ["good", "bad"]), "x")) == [1, 0]
+
+
+def test_every_row_of_the_ci_gate_has_a_floor():
+    # a method added to the quick grid is gated: measure its floor (docs/methods.md, "Add a method")
+    from rtsent.plan.floors import default_floors_path, floor_for, load_floors
+    from rtsent.schema.caseid import CaseId
+
+    floors = load_floors(default_floors_path("quick"))
+    for entry in PROFILES["quick"].grid:
+        lr = entry.lr if entry.method in TAKES_LR else None
+        row = CaseId(entry.method, lr, entry.params, "bf16", 0).row
+        assert floor_for(floors, row) is not None, (
+            f"quick row {row} has no floor in rtsent/plan/floors/quick.toml: measure 3 seeds and run "
+            "`python -m rtsent.plan.floors RESULTS.json`"
+        )

@@ -58,7 +58,7 @@ def test_every_method_records_its_serving_cost(polarity_folder, bench, name, tmp
     artifacts = [f for f in saved.iterdir() if not f.name.startswith(("tokenizer", "record"))]
     assert record["stored_bytes"] == sum(f.stat().st_size for f in artifacts) > 0
     assert json.loads((saved / "record.json").read_text())["case"] == record["case"]
-    if getattr(METHODS[name], "uses_backbone", True):
+    if METHODS[name].tags.uses_backbone:
         # the random tiny BERT serialized: 4 bytes per float32 parameter plus the safetensors header
         base = count_parameters(bench.backbone(SMOKE.model).new_model(seed=0))[1]
         assert 4 * base < record["base_model_bytes"] < 4 * base + 100_000
@@ -66,7 +66,7 @@ def test_every_method_records_its_serving_cost(polarity_folder, bench, name, tmp
         assert (saved / "tokenizer_config.json").is_file()
     else:
         assert record["base_model_bytes"] is None and record["stored_share"] is None
-    if getattr(METHODS[name], "mergeable", False):
+    if METHODS[name].tags.mergeable:
         assert record["merged_latency_p50_ms"] > 0 and record["merged_throughput_sent_per_s"] > 0
         within = record["merged_max_logit_diff"] <= record["merged_logit_tolerance"]
         assert record["merged_equal"] is (record["merged_label_mismatches"] == 0 and within)
@@ -82,7 +82,7 @@ def test_latency_sample_is_fixed_and_shared(task):
     assert len(rows) == LATENCY_SAMPLE == len(set(rows)) and np.array_equal(rows, latency_rows(task))
 
 
-@pytest.mark.parametrize("name", [n for n, cls in METHODS.items() if getattr(cls, "mergeable", False)])
+@pytest.mark.parametrize("name", [n for n, cls in METHODS.items() if cls.tags.mergeable])
 def test_merged_adapters_predict_as_unmerged(task, name):
     method = METHODS[name](recipe=SMOKE.recipe(name), precision="fp32", seed=0, lr=1e-2).fit(task)
     merged = merged_copy(method)

@@ -175,7 +175,7 @@ def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback, save_to: Pa
             recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr, **dict(config.params)
         )
         record["method_params"] = method_params(method)
-        if getattr(method, "uses_frozen_features", False):  # the shared frozen pass, timed apart from training
+        if method.tags.frozen_features:  # the shared frozen pass, timed apart from training
             features = [
                 task.features(
                     s,
@@ -228,7 +228,7 @@ def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback, save_to: Pa
         record["traceback"] = traceback.format_exc(limit=8)
         return _finish(record, "error", f"{type(error).__name__}: {error}".splitlines()[0], train_window)
     # a bag-of-words method never reads the backbone's weights: its accuracy means something regardless
-    record["accuracy_meaningful"] = backbone.has_weights or not getattr(method, "uses_backbone", True)
+    record["accuracy_meaningful"] = backbone.has_weights or not method.tags.uses_backbone
     return _finish(record, *judge(record, config))
 
 
@@ -273,7 +273,7 @@ def _serve(
             _serving_error(record, _one_line(error))
     if save_to is not None:  # after the figures: a save that fails (a full disk) keeps them
         try:
-            save_artifacts(save_to, method, task.backbone.tokenizer if getattr(method, "uses_backbone", True) else None)
+            save_artifacts(save_to, method, task.backbone.tokenizer if method.tags.uses_backbone else None)
         except Exception as error:
             shutil.rmtree(save_to, ignore_errors=True)
             _serving_error(record, f"artifacts not saved: {_one_line(error)}")

@@ -151,14 +151,14 @@ def merge_check(
 def serving_shape(method: Any, task: Task) -> tuple:
     """What a method's serving speed depends on (rtsent's key for measuring it once per shape): the base
     model, the method, its precision, the device, the evaluation batch size, the token limit and pooling,
-    the validation sentences timed, and the hyperparameters its class names in `serving_shape` (LoRA's
-    `r` and `target_modules`: not its lr, seed, alpha or dropout). A class without `serving_shape` is
+    the validation sentences timed, and the hyperparameters its tags name in `serving_shape` (LoRA's
+    `r` and `target_modules`: not its lr, seed, alpha or dropout). A method whose `serving_shape` is None is
     keyed by every hyperparameter and by the training split too (a vocabulary learned from it sets a
     bag-of-words method's cost)."""
     from rtsent.methods import method_params
 
     params = method_params(method)
-    names = getattr(type(method), "serving_shape", None)
+    names = method.tags.serving_shape
     learned = () if names is not None else (task.split_hashes["train"],)
     shape = tuple((name, repr(params[name])) for name in (sorted(params) if names is None else names))
     recipe = method.recipe
@@ -203,10 +203,10 @@ def measure_serving(
     served = record.pop("_served")
     record["served_matches_eval"] = encode_labels(_labels_of(served)) == evaluated
     record["stored_bytes"] = stored_bytes(method)
-    base = task.bench.base_model_bytes(task.backbone) if getattr(method, "uses_backbone", True) else None
+    base = task.bench.base_model_bytes(task.backbone) if method.tags.uses_backbone else None
     record["base_model_bytes"] = base
     record["stored_share"] = record["stored_bytes"] / base if base else None
-    if getattr(method, "mergeable", False):
+    if method.tags.mergeable:
         merged = merged_copy(method)
         merged_speed = speed(merged, task, batch_size=batch_size, prefix="merged_", timed=timed)
         after = merged_speed.pop("_merged_served")

@@ -1,4 +1,5 @@
-"""The methods compared, one module each, in one registry (a plain dict: name -> class).
+"""The methods compared, one module each, in one registry (a plain dict: name -> class); what each
+method is, its `tags` (rtsent.methods.base.MethodTags).
 
 Each follows scikit-learn's estimator contract: hyperparameters stored in `__init__` (no work there),
 `fit(task, callbacks=...)` returns self, learned state ends in `_`, `predict(task, split)` gives labels.
@@ -7,13 +8,9 @@ Each follows scikit-learn's estimator contract: hyperparameters stored in `__ini
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
-from typing import Any, Protocol, Self
+from typing import Any
 
-import numpy as np
-
-from rtsent.engine.callbacks import Callback
-from rtsent.engine.workbench import Task
+from rtsent.methods.base import Method, MethodTags
 from rtsent.methods.bitfit import BitFit
 from rtsent.methods.dora import DoRA
 from rtsent.methods.full import FullFineTune
@@ -26,25 +23,7 @@ from rtsent.methods.svm import FrozenSVM
 from rtsent.methods.tfidf import TfidfLogistic
 from rtsent.schema.ranges import POSITIVE, Constraint, out_of_range
 
-
-class Method(Protocol):
-    """After `fit`: `parameter_counts_` = (trainable, total) of the model as served (base model +
-    adapters + trained head, each counted once: `rtsent.engine.backbones.count_parameters`),
-    `params_in_memory_` = every parameter held while training (peft's frozen head copy included),
-    `train_info_` = what training measured.
-
-    A method that reads the frozen backbone's features sets the class attribute `uses_frozen_features`.
-    `fit` passes `callbacks` (rtsent.engine.callbacks) to its training loop.
-    """
-
-    parameter_counts_: tuple[int, int]
-    params_in_memory_: int
-    train_info_: dict
-
-    def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self: ...
-
-    def predict(self, task: Task, split: str) -> np.ndarray: ...
-
+__all__ = ["METHODS", "Method", "MethodTags", "TAKES_LR", "get_method"]
 
 METHODS: dict[str, type] = {
     "svm": FrozenSVM,
@@ -58,13 +37,9 @@ METHODS: dict[str, type] = {
     "tfidf": TfidfLogistic,
     "nbsvm": NBSVM,
 }
-# Methods trained by gradient descent require a learning rate (no default in `__init__`); the others
-# take `lr=None` only so that every method takes the same arguments.
-TAKES_LR = {
-    name
-    for name, cls in METHODS.items()
-    if inspect.signature(cls.__init__).parameters["lr"].default is inspect.Parameter.empty
-}
+# Methods trained by gradient descent (`tags.takes_lr`) require a learning rate; the others take `lr=None`
+# only so that every method takes the same arguments.
+TAKES_LR = {name for name, cls in METHODS.items() if cls.tags.takes_lr}
 
 
 # Arguments every method takes; each case's record states them apart (recipe, precision, seed, lr).

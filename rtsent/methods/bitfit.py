@@ -13,8 +13,6 @@ from rtsent.methods.finetune import SequenceClassifier
 
 
 class BitFit(SequenceClassifier):
-    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.case.serving.serving_shape)
-
     def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float) -> None:
         self.recipe = recipe
         self.precision = precision

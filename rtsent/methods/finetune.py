@@ -18,6 +18,7 @@ from rtsent.engine.backbones import Backbone, count_parameters, non_embedding_pa
 from rtsent.engine.callbacks import Callback
 from rtsent.engine.training import predict_logits, train
 from rtsent.engine.workbench import Task
+from rtsent.methods.base import MethodTags
 
 
 def fit_classifier(estimator: Any, model: nn.Module, task: Task, *, callbacks: Sequence[Callback] = ()) -> None:
@@ -55,9 +56,9 @@ def fit_classifier(estimator: Any, model: nn.Module, task: Task, *, callbacks: S
 
 class SequenceClassifier:
     """Base of the methods that fine-tune (part of) a sequence classifier; subclasses set `__init__`
-    and `build_model`. `mergeable`: peft can fold the adapters into the base weights (`merge_and_unload`)."""
+    and `build_model`, and replace `tags` (rtsent.methods.base.MethodTags) where they differ."""
 
-    mergeable = False
+    tags = MethodTags(trains_backbone=True, takes_lr=True, serving_shape=())
     recipe: Any
     precision: str
 

@@ -22,11 +22,11 @@ from rtsent.engine.devices import autocast
 from rtsent.engine.recipe import Recipe
 from rtsent.engine.training import Diverged, make_optimizer
 from rtsent.engine.workbench import Task
+from rtsent.methods.base import MethodTags
 
 
 class FrozenHead:
-    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.case.serving.serving_shape)
-    uses_frozen_features = True  # the runner times the shared frozen pass apart from training
+    tags = MethodTags(frozen_features=True, takes_lr=True, serving_shape=())
 
     def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float) -> None:
         self.recipe = recipe

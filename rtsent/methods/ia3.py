@@ -4,6 +4,8 @@ Per DistilBERT layer 768 + 768 + 3,072 values: 27,648 in all, beside the head's 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from torch import nn
 
 from rtsent.engine.backbones import Backbone
@@ -13,8 +15,7 @@ from rtsent.methods.finetune import SequenceClassifier
 
 
 class IA3(SequenceClassifier):
-    serving_shape = ()  # no hyperparameter sets its serving speed (rtsent.case.serving.serving_shape)
-    mergeable = True  # peft folds the scaling vectors into the weights (merge_and_unload)
+    tags = replace(SequenceClassifier.tags, mergeable=True)  # peft folds the scaling vectors into the weights
 
     def __init__(self, *, recipe: Recipe, precision: str, seed: int, lr: float) -> None:
         self.recipe = recipe

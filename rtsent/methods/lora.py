@@ -4,6 +4,7 @@ dropout 0.1, the classification head trained too."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 from torch import nn
@@ -16,8 +17,8 @@ from rtsent.schema.ranges import POSITIVE, POSITIVE_INT, Constraint, Interval
 
 
 class LoRA(SequenceClassifier):
-    serving_shape = ("r", "target_modules")  # the adapter's shape: not its lr, alpha or dropout
-    mergeable = True  # peft folds the adapters into the weights (merge_and_unload)
+    # served at the adapter's shape (not its lr, alpha or dropout); peft folds the adapters into the weights
+    tags = replace(SequenceClassifier.tags, mergeable=True, serving_shape=("r", "target_modules"))
     use_dora = False  # DoRA (rtsent.methods.dora) is this class with peft's use_dora=True
     parameter_ranges: ClassVar[dict[str, Constraint]] = {
         "r": POSITIVE_INT,  # r = 0: no adapter

@@ -25,12 +25,13 @@ from sklearn.svm import LinearSVC
 from rtsent.engine.callbacks import Callback
 from rtsent.engine.recipe import Recipe
 from rtsent.engine.workbench import Task
+from rtsent.methods.base import MethodTags
 from rtsent.methods.tfidf import save_vocabulary
 from rtsent.schema.ranges import POSITIVE, POSITIVE_INT, Constraint, Interval, Span
 
 
 class NBSVM:
-    uses_backbone = False  # reads the sentences\' words: no tokenizer ids, no transformer
+    tags = MethodTags(uses_backbone=False)  # reads the sentences' words: no tokenizer ids, no transformer
     parameter_ranges: ClassVar[dict[str, Constraint]] = {
         "C": POSITIVE,
         "alpha": POSITIVE,  # α = 0 divides by a zero count

@@ -14,6 +14,7 @@ sequence classification); it attends to the whole sentence as [CLS] did.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import ClassVar, Literal, Self
 
 from torch import nn
@@ -28,7 +29,7 @@ from rtsent.schema.ranges import POSITIVE_INT, Constraint
 
 
 class PromptTuning(SequenceClassifier):
-    serving_shape = ("num_virtual_tokens",)  # the prompt's length is paid by every call
+    tags = replace(SequenceClassifier.tags, serving_shape=("num_virtual_tokens",))  # every call pays the prompt
     parameter_ranges: ClassVar[dict[str, Constraint]] = {"num_virtual_tokens": POSITIVE_INT}
 
     def __init__(

@@ -14,12 +14,12 @@ from sklearn.svm import LinearSVC
 from rtsent.engine.callbacks import Callback
 from rtsent.engine.recipe import Recipe
 from rtsent.engine.workbench import Task
+from rtsent.methods.base import MethodTags
 from rtsent.schema.ranges import POSITIVE, Constraint
 
 
 class FrozenSVM:
-    serving_shape = ("standardize",)  # the frozen pass and a linear map; not C
-    uses_frozen_features = True  # the runner times the shared frozen pass apart from training
+    tags = MethodTags(frozen_features=True, serving_shape=("standardize",))  # a frozen pass and a linear map
     parameter_ranges: ClassVar[dict[str, Constraint]] = {"C": POSITIVE}  # C = 0: no fit at all
 
     def __init__(

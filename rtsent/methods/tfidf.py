@@ -20,11 +20,12 @@ from sklearn.pipeline import make_pipeline
 from rtsent.engine.callbacks import Callback
 from rtsent.engine.recipe import Recipe
 from rtsent.engine.workbench import Task
+from rtsent.methods.base import MethodTags
 from rtsent.schema.ranges import POSITIVE, POSITIVE_INT, Constraint, Span
 
 
 class TfidfLogistic:
-    uses_backbone = False  # reads the sentences\' words: no tokenizer ids, no transformer
+    tags = MethodTags(uses_backbone=False)  # reads the sentences' words: no tokenizer ids, no transformer
     parameter_ranges: ClassVar[dict[str, Constraint]] = {
         "C": POSITIVE,
         "ngram_range": Span(POSITIVE_INT),

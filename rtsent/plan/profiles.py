@@ -11,6 +11,7 @@ from typing import Any
 
 from rtsent.engine.devices import MIXED
 from rtsent.engine.recipe import Recipe
+from rtsent.methods import METHODS
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ _TUNED = {
 }
 # The other adapters train as LoRA does: their freshly initialised head at 1e-3 beside them.
 _TUNED |= {method: _TUNED["lora"] for method in ("dora", "ia3", "prompt", "bitfit")}
-_TRAINED = ("full", "lora", "dora", "ia3", "prompt", "bitfit")  # trained through the backbone
+# trained through the backbone (their tags say so): more epochs than the study's 2 in offline and tune
+_TRAINED = [name for name, cls in METHODS.items() if cls.tags.trains_backbone and name in _TUNED]
 
 PROFILES: dict[str, Profile] = {
     "seed": Profile(

@@ -138,10 +138,10 @@ def benchmark_entry(record: dict[str, Any], nodeid: str) -> dict[str, Any]:
 
 def case_marks(case: Any) -> list[pytest.MarkDecorator]:
     """The xdist_group mark of a case that reads the shared frozen features (its method's
-    `uses_frozen_features`): under --dist loadgroup one worker runs them all and pays the frozen pass once."""
+    `tags.frozen_features`): under --dist loadgroup one worker runs them all and pays the frozen pass once."""
     from rtsent.methods import METHODS
 
-    shares = getattr(METHODS[case.method], "uses_frozen_features", False)
+    shares = METHODS[case.method].tags.frozen_features
     return [pytest.mark.xdist_group(FROZEN_GROUP)] if shares else []
 
 
