@@ -11,31 +11,20 @@ import base64
 from collections.abc import Sequence
 
 from rtsent.report.escaping import html_text
+from rtsent.report.summary import COLUMNS
+from rtsent.schema.records import MEASURES
 
-# One line per column of the comparison and pairwise tables (rtsent/report/cli.py COLUMNS and pairwise()).
-COLUMN_HELP = {
+# The legend of the columns computed by the report (derived from several fields, or across seeds and pairs);
+# a column that shows one record field takes that field's help (rtsent.schema.records.MEASURES), plus how it
+# aggregates the seeds where _AGGREGATED says so.
+_REPORT_HELP = {
     "profile / model": "the profile and model the row ran (shown when the files mix several)",
     "case": "method, learning rate and precision; seeds are aggregated (or named, with --per-seed)",
-    "val acc": "validation accuracy, mean ± standard deviation over seeds",
     "val acc 95% CI": "95% interval of the mean val accuracy: t over seeds, or a bootstrap over one seed's examples",
-    "val F1": "validation F1 of the positive class, mean ± std",
-    "test acc": "test accuracy, mean ± std",
-    "test F1": "test F1 of the positive class, mean ± std",
-    "train s": "seconds in the training window (device synchronized; evaluation and frozen pass excluded), mean",
-    "features s": "seconds of the shared frozen pass over all splits (svm, head), paid once per session",
     "peak MiB": "peak memory while training or in the frozen pass: process RSS on CPU, allocated on CUDA",
-    "trainable": "parameters that training updates",
     "trainable %": "trainable parameters as a share of the model's total",
-    "tokens/s": "real (non-padding) training tokens a second",
-    "FLOP/s used": "6·N·tokens / train s over the calibrated dense matmul rate of this precision",
     "padding %": "share of the training batches' token slots that were padding",
-    "eval s": "seconds to predict validation and test",
     "reserved MiB": "CUDA allocator's reserved peak while training",
-    "latency p50 ms": "median milliseconds per sentence at batch 1, text in, label out (200 validation sentences)",
-    "latency p95 ms": "95th percentile of the same batch-1 latencies",
-    "sent/s": "sentences a second over the whole validation split at the evaluation batch size",
-    "merged p50 ms": "batch-1 latency p50 after merging the adapters into the weights (LoRA, DoRA, IA³)",
-    "merged sent/s": "throughput after merging the adapters into the weights",
     "stored MiB": "bytes saved per task beside the shared base model (adapter + head, head, model or coefficients)",
     "stored %": "stored bytes as a share of the base model's safetensors bytes",
     "n": "seeds that produced metrics",
@@ -55,6 +44,22 @@ COLUMN_HELP = {
     "A only right": "examples A got right and B wrong (summed over seeds)",
     "B only right": "examples B got right and A wrong",
     "p (McNemar)": "exact two-sided McNemar test on the discordant examples",
+}
+_AGGREGATED = {
+    "val acc": ", mean ± standard deviation over seeds",
+    "val F1": ", mean ± std",
+    "test acc": ", mean ± std",
+    "test F1": ", mean ± std",
+    "train s": ", mean",
+}
+# One line per column of the comparison and pairwise tables (rtsent.report.summary COLUMNS and pairwise()).
+COLUMN_HELP = {
+    **{
+        column: MEASURES[field].help + _AGGREGATED.get(column, "")
+        for column, (field, _, _) in COLUMNS.items()
+        if field in MEASURES and column not in _REPORT_HELP
+    },
+    **_REPORT_HELP,
 }
 # Columns that hold words, left-aligned; every other column holds numbers and is right-aligned.
 TEXT_COLUMNS = {"profile / model", "case", "status", "A", "B", "method", "chosen", "tried", "decided by"}

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rtsent.report.stats import bootstrap_interval, mcnemar, t_interval
-from rtsent.schema.records import STATUS_WITH_METRICS, decode_labels
+from rtsent.schema.records import MEASURES, STATUS_WITH_METRICS, decode_labels
 
 KEYS = ["profile", "model", "row"]
 COLUMNS = {
@@ -46,32 +46,7 @@ _SERVING = {"latency p50 ms", "latency p95 ms", "sent/s", "merged p50 ms", "merg
 # shown when --columns names them
 _ON_REQUEST = {"tokens/s", "FLOP/s used", "padding %", "eval s", "reserved MiB", *_SERVING}
 DEFAULT_COLUMNS = [name for name in COLUMNS if name not in _ON_REQUEST]
-NUMERIC = (
-    "val_accuracy",
-    "val_f1",
-    "test_accuracy",
-    "test_f1",
-    "train_time_s",
-    "feature_time_s",
-    "train_tokens_per_s",
-    "flops_utilization",
-    "train_padding_share",
-    "eval_time_s",
-    "train_cuda_max_reserved_bytes",
-    "train_cuda_max_allocated_bytes",
-    "train_peak_rss_bytes",
-    "feature_peak_rss_bytes",
-    "trainable_params",
-    "total_params",
-    "floor",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "throughput_sent_per_s",
-    "merged_latency_p50_ms",
-    "merged_throughput_sent_per_s",
-    "stored_bytes",
-    "base_model_bytes",
-)
+NUMERIC = tuple(name for name, measure in MEASURES.items() if measure.tabled)  # read as floats
 
 
 def case_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:

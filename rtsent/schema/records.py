@@ -10,6 +10,7 @@ import math
 import os
 import stat
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,45 +23,82 @@ STATUS_WITH_METRICS = ("passed", "below_floor")
 
 # Fields every record carries (rtsent.case.runner.identity), with their JSON types: what places it in a table.
 IDENTITY_FIELDS = {"case": str, "row": str, "profile": str, "model": str, "status": str, "seed": int}
-# Measured numbers the reporter reads: (least, largest) accepted. Absent, null or NaN means "not measured"
-# (a skipped or failed case has none); anything else must be a finite number in range.
-MEASURES: dict[str, tuple[float, float]] = {
-    **dict.fromkeys(("val_accuracy", "val_f1", "test_accuracy", "test_f1", "floor", "train_padding_share"), (0, 1)),
-    **dict.fromkeys(
-        (
-            "lr",
-            "train_time_s",
-            "feature_time_s",
-            "eval_time_s",
-            "case_time_s",
-            "serving_time_s",
-            "train_tokens_per_s",
-            "flops_utilization",
-            "train_peak_rss_bytes",
-            "feature_peak_rss_bytes",
-            "train_cuda_max_allocated_bytes",
-            "train_cuda_max_reserved_bytes",
-            "trainable_params",
-            "total_params",
-            "params_in_memory",
-            "latency_p50_ms",
-            "latency_p95_ms",
-            "throughput_sent_per_s",
-            "merged_latency_p50_ms",
-            "merged_throughput_sent_per_s",
-            "stored_bytes",
-            "base_model_bytes",
-        ),
-        (0, math.inf),
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measured number of a record: the range accepted (`least`, `largest`; absent, null or NaN means
+    "not measured", anything else must be a finite number in range), what it is with its unit (`help`:
+    the HTML report's legend of the column showing it), and whether the report's frame reads it as a
+    number (`tabled`: rtsent.report.summary.case_frame)."""
+
+    least: float
+    largest: float
+    help: str
+    tabled: bool = True
+
+
+_SHARE, _COUNT = (0, 1), (0, math.inf)
+# The record's measured fields: the one list that validation (check_record), the report's numeric columns
+# (rtsent.report.summary.NUMERIC) and the HTML legend (rtsent.report.html.COLUMN_HELP) read.
+MEASURES: dict[str, Measure] = {
+    "val_accuracy": Measure(*_SHARE, "validation accuracy"),
+    "val_f1": Measure(*_SHARE, "validation F1 of the positive class"),
+    "test_accuracy": Measure(*_SHARE, "test accuracy"),
+    "test_f1": Measure(*_SHARE, "test F1 of the positive class"),
+    "train_time_s": Measure(
+        *_COUNT, "seconds in the training window (device synchronized; evaluation and frozen pass excluded)"
+    ),
+    "feature_time_s": Measure(
+        *_COUNT, "seconds of the shared frozen pass over all splits (svm, head), paid once per session"
+    ),
+    "train_tokens_per_s": Measure(*_COUNT, "real (non-padding) training tokens a second"),
+    "flops_utilization": Measure(
+        *_COUNT, "6·N·tokens / train s over the calibrated dense matmul rate of this precision"
+    ),
+    "train_padding_share": Measure(*_SHARE, "share of the training batches' token slots that were padding"),
+    "eval_time_s": Measure(*_COUNT, "seconds to predict validation and test"),
+    "train_cuda_max_reserved_bytes": Measure(*_COUNT, "CUDA allocator's reserved peak while training, bytes"),
+    "train_cuda_max_allocated_bytes": Measure(*_COUNT, "CUDA allocator's allocated peak while training, bytes"),
+    "train_peak_rss_bytes": Measure(*_COUNT, "the process's resident-set peak while training, bytes"),
+    "feature_peak_rss_bytes": Measure(*_COUNT, "the process's resident-set peak in the frozen pass, bytes"),
+    "trainable_params": Measure(*_COUNT, "parameters that training updates"),
+    "total_params": Measure(*_COUNT, "parameters of the model as served (base, adapters, head), each once"),
+    "floor": Measure(*_SHARE, "the validation accuracy the case had to reach (the CI gate); null: no gate"),
+    "latency_p50_ms": Measure(
+        *_COUNT, "median milliseconds per sentence at batch 1, text in, label out (200 validation sentences)"
+    ),
+    "latency_p95_ms": Measure(*_COUNT, "95th percentile of the same batch-1 latencies"),
+    "throughput_sent_per_s": Measure(
+        *_COUNT, "sentences a second over the whole validation split at the evaluation batch size"
+    ),
+    "merged_latency_p50_ms": Measure(
+        *_COUNT, "batch-1 latency p50 after merging the adapters into the weights (LoRA, DoRA, IA³)"
+    ),
+    "merged_throughput_sent_per_s": Measure(*_COUNT, "throughput after merging the adapters into the weights"),
+    "stored_bytes": Measure(
+        *_COUNT, "bytes saved per task beside the shared base model (adapter + head, head, model or coefficients)"
+    ),
+    "base_model_bytes": Measure(*_COUNT, "the shared base model's safetensors bytes"),
+    # read by the selection and the resume check from the records themselves, not as table columns
+    "lr": Measure(*_COUNT, "the learning rate; null for a method without one", tabled=False),
+    "case_time_s": Measure(*_COUNT, "seconds of the whole case: train, evaluate, serve, record", tabled=False),
+    "serving_time_s": Measure(*_COUNT, "seconds of the case's serving phase (timed or reused)", tabled=False),
+    "params_in_memory": Measure(
+        *_COUNT, "every parameter held while training (peft's frozen head copy included)", tabled=False
     ),
 }
 # Per-example labels and predictions (encode_labels), as (predictions, labels) of one split.
 LABEL_PAIRS = (("val_predictions", "val_labels"), ("test_predictions", "test_labels"))
 LABEL_DIGITS = "0123456789"
 # A learning curve's point (rtsent/case/curves.py) as the selection reads it: the same rules as MEASURES.
-CURVE_MEASURES: dict[str, tuple[float, float]] = {
-    **dict.fromkeys(("val_accuracy", "val_f1", "test_accuracy", "test_f1"), (0, 1)),
-    **dict.fromkeys(("epoch", "step", "train_time_s", "eval_time_s"), (0, math.inf)),
+CURVE_MEASURES: dict[str, Measure] = {
+    **{
+        key: MEASURES[key]
+        for key in ("val_accuracy", "val_f1", "test_accuracy", "test_f1", "train_time_s", "eval_time_s")
+    },
+    "epoch": Measure(*_COUNT, "epochs trained when the point was taken"),
+    "step": Measure(*_COUNT, "optimizer steps taken when the point was taken"),
 }
 
 
@@ -257,8 +295,8 @@ def _curve_problem(record: dict[str, Any]) -> str | None:
         where = f"curve[{number_}]."
         if not isinstance(point, dict):
             return f"curve[{number_}]={_shown(point)} is not an object"
-        for key, (least, largest) in CURVE_MEASURES.items():
-            problem = _measure_problem(key, point.get(key), least, largest)
+        for key, measure in CURVE_MEASURES.items():
+            problem = _measure_problem(key, point.get(key), measure.least, measure.largest)
             if problem:
                 return where + problem
         labelled = {**point, "val_labels": record.get("val_labels"), "test_labels": record.get("test_labels")}
@@ -291,8 +329,8 @@ def check_record(record: dict[str, Any]) -> str | None:
         return f"status={record['status']!r} is not one of {', '.join(STATUSES)}"
     if record["seed"] < 0:
         return f"seed={record['seed']!r} is negative"
-    for key, (least, largest) in MEASURES.items():
-        problem = _measure_problem(key, record.get(key), least, largest)
+    for key, measure in MEASURES.items():
+        problem = _measure_problem(key, record.get(key), measure.least, measure.largest)
         if problem:
             return problem
     problem = _labels_problem(record, "", LABEL_PAIRS) or _curve_problem(record) or _swept_problem(record.get("swept"))
