@@ -20,7 +20,7 @@ FIELDS = ("val_predictions", "val_labels", "test_predictions", "test_labels")
 
 
 def legacy_bits(values):
-    """rtsent.case.curves.bits, which wrote every committed string: the reference for binary labels."""
+    """rtsent.curves.bits (removed; before issue 24), which wrote every committed string: the binary reference."""
     return "".join("1" if v else "0" for v in np.asarray(values).tolist())
 
 

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,23 +27,25 @@ def test_the_built_wheel_runs_the_benchmark_from_outside_the_repository(tmp_path
         check=True,
     )
     (wheel,) = (tmp_path / "dist").glob("rtsent-*.whl")
-    site, outside = tmp_path / "site", tmp_path / "elsewhere"
-    zipfile.ZipFile(wheel).extractall(site)  # what pip install puts in site-packages, on PYTHONPATH ahead of it
+    # pip install of the wheel into a fresh environment that sees this one's dependencies (torch & co.)
+    venv, outside = tmp_path / "venv", tmp_path / "elsewhere"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", wheel], check=True)
     outside.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    env.pop("PYTEST_ADDOPTS", None)
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTEST_ADDOPTS")}
     where = subprocess.run(
-        [sys.executable, "-c", "import rtsent.plugin.hooks as hooks; print(hooks.__file__)"],
+        [python, "-c", "import rtsent.plugin.hooks as hooks; print(hooks.__file__)"],
         cwd=outside,
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
-    assert Path(where.stdout.strip()).is_relative_to(site), where.stdout  # the wheel's copy, not the checkout
+    assert Path(where.stdout.strip()).is_relative_to(venv), where.stdout  # the wheel's copy, not the checkout
     run = subprocess.run(
         [
-            sys.executable,
+            python,
             "-m",
             "pytest",
             "--pyargs",
