@@ -18,8 +18,8 @@ from rtsent.plan.profiles import get_profile
 
 def main(data: str, *modes: str) -> None:
     configure_threads()
-    bench = Workbench(device=pick_device())
-    task = bench.task(model="minilm-l6", data=data, max_train=2000, max_length=None)
+    workbench = Workbench(device=pick_device())
+    task = workbench.task(model="minilm-l6", data=data, max_train=2000, max_length=None)
     recipe = replace(get_profile("quick").recipe("full"), epochs=1)
     for mode in modes:
         model = task.backbone.new_model(seed=0)

@@ -42,8 +42,8 @@ def main() -> None:
     configure_threads()
     device = torch.device("cpu")
     profile = get_profile("quick")
-    bench = Workbench(device=device)
-    task = bench.task(model=profile.model, data=args.data, max_train=profile.max_train, max_length=None)
+    workbench = Workbench(device=device)
+    task = workbench.task(model=profile.model, data=args.data, max_train=profile.max_train, max_length=None)
     ids, labels = task.input_ids("train"), torch.as_tensor(task.labels("train"))
     model = task.backbone.new_model(seed=0)
     if args.method == "lora":

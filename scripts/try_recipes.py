@@ -24,7 +24,7 @@ from rtsent.plan.sweeps import hyperparameters
 def main(profile_name: str, data: str, *specs: str) -> None:
     configure_threads()
     profile = get_profile(profile_name)
-    bench = Workbench(device=pick_device())
+    workbench = Workbench(device=pick_device())
     for spec in specs:
         fields = json.loads(spec)
         method = fields.pop("method")
@@ -41,7 +41,7 @@ def main(profile_name: str, data: str, *specs: str) -> None:
             recipe=replace(profile.recipe(method), **fields),
         )
         started = time.perf_counter()
-        record = run_case(config, bench=bench).record
+        record = run_case(config, workbench=workbench).record
         nan = float("nan")
         val, test = record.get("val_accuracy", nan), record.get("test_accuracy", nan)
         seconds = time.perf_counter() - started

@@ -25,8 +25,8 @@ SMOKE = get_profile("smoke")
 
 @pytest.fixture(scope="module")
 def smoke_task(polarity_folder):
-    bench = Workbench(device=pick_device())
-    return bench.task(model=SMOKE.model, data=str(polarity_folder), max_train=SMOKE.max_train, max_length=32)
+    workbench = Workbench(device=pick_device())
+    return workbench.task(model=SMOKE.model, data=str(polarity_folder), max_train=SMOKE.max_train, max_length=32)
 
 
 def smoke_arguments(name: str) -> dict:

@@ -51,7 +51,7 @@ def test_head_with_three_labels_is_replaced_and_recorded(tmp_path, polarity_fold
         recipe=smoke.recipe("head"),
     )
     with pytest.warns(UserWarning, match="replaced by a fresh 2-label head"):
-        result = run_case(config, bench=Workbench(device=pick_device()))
+        result = run_case(config, workbench=Workbench(device=pick_device()))
     assert result.status == "passed", result.message
     assert result.record["head_replaced"] == list(backbone.head_replaced)
 

@@ -190,7 +190,7 @@ def test_ctrl_c_while_saving_leaves_no_case_folder(polarity_folder, tmp_path, mo
 
     monkeypatch.setattr(METHODS["svm"], "save", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_case(config(polarity_folder, "svm"), bench=Workbench(device=pick_device()), save_to=tmp_path / "case")
+        run_case(config(polarity_folder, "svm"), workbench=Workbench(device=pick_device()), save_to=tmp_path / "case")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -201,7 +201,9 @@ def test_saved_artifacts_get_the_umask_permissions(polarity_folder, tmp_path):
 
     old = os.umask(0o027)  # a team umask: new files 0o640, folders 0o750
     try:
-        result = run_case(config(polarity_folder, "svm"), bench=Workbench(device=pick_device()), save_to=tmp_path / "c")
+        result = run_case(
+            config(polarity_folder, "svm"), workbench=Workbench(device=pick_device()), save_to=tmp_path / "c"
+        )
     finally:
         os.umask(old)
     assert result.status == "passed"

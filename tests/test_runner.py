@@ -20,7 +20,7 @@ SMOKE = get_profile("smoke")
 
 
 @pytest.fixture(scope="module")
-def bench():
+def workbench():
     return Workbench(device=pick_device())
 
 
@@ -40,8 +40,8 @@ def smoke_config(polarity_folder, method="full", lr=1e-3, **changes):
 
 
 @pytest.mark.parametrize("method,lr", [("svm", None), ("head", 1e-3), ("full", 1e-3), ("lora", 1e-3)])
-def test_each_method_records_everything(polarity_folder, bench, method, lr):
-    result = run_case(smoke_config(polarity_folder, method, lr), bench=bench)
+def test_each_method_records_everything(polarity_folder, workbench, method, lr):
+    result = run_case(smoke_config(polarity_folder, method, lr), workbench=workbench)
     record = result.record
     assert result.status == "passed", result.message
     assert record["accuracy_meaningful"] is False  # random weights: no floor, marked as such
@@ -77,7 +77,7 @@ def test_each_method_records_everything(polarity_folder, bench, method, lr):
 
 def test_same_seed_same_metrics_and_predictions(polarity_folder):
     runs = [
-        run_case(smoke_config(polarity_folder, "lora", 1e-3), bench=Workbench(device=pick_device())).record
+        run_case(smoke_config(polarity_folder, "lora", 1e-3), workbench=Workbench(device=pick_device())).record
         for _ in range(2)
     ]
 
@@ -89,51 +89,54 @@ def test_same_seed_same_metrics_and_predictions(polarity_folder):
         return out
 
     assert measured(runs[0]) == measured(runs[1])
-    other = run_case(smoke_config(polarity_folder, "lora", 1e-3, seed=1), bench=Workbench(device=pick_device())).record
+    other = run_case(
+        smoke_config(polarity_folder, "lora", 1e-3, seed=1), workbench=Workbench(device=pick_device())
+    ).record
     assert other["train_info"]["final_loss"] != runs[0]["train_info"]["final_loss"]
 
 
-def test_nan_loss_is_diverged_with_its_step(polarity_folder, bench):
-    result = run_case(smoke_config(polarity_folder, "full", 1e30), bench=bench)
+def test_nan_loss_is_diverged_with_its_step(polarity_folder, workbench):
+    result = run_case(smoke_config(polarity_folder, "full", 1e30), workbench=workbench)
     assert result.status == "diverged", result.message
     assert isinstance(result.record["diverged_step"], int) and "at step" in result.message
 
 
-def test_error_inside_training_is_recorded(polarity_folder, bench, monkeypatch):
+def test_error_inside_training_is_recorded(polarity_folder, workbench, monkeypatch):
     class Exploding(methods.FullFineTune):
         def fit(self, task, *, callbacks=()):
             raise RuntimeError("injected failure after 3 steps")
 
     monkeypatch.setitem(methods.METHODS, "full", Exploding)
-    result = run_case(smoke_config(polarity_folder), bench=bench)
+    result = run_case(smoke_config(polarity_folder), workbench=workbench)
     assert result.status == "error" and result.message == "RuntimeError: injected failure after 3 steps"
     assert "train_time_s" in result.record and "Traceback" in result.record["traceback"]
 
 
-def test_out_of_memory_is_recorded_with_batch_size(polarity_folder, bench, monkeypatch):
+def test_out_of_memory_is_recorded_with_batch_size(polarity_folder, workbench, monkeypatch):
     def no_memory(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr("rtsent.methods.finetune.train", no_memory)
-    result = run_case(smoke_config(polarity_folder), bench=bench)
+    result = run_case(smoke_config(polarity_folder), workbench=workbench)
     assert result.status == "oom" and "batch size 32" in result.message
 
 
-def test_below_floor_names_value_floor_and_gap(polarity_folder, bench):
+def test_below_floor_names_value_floor_and_gap(polarity_folder, workbench):
     config = smoke_config(polarity_folder, model="random:tiny-bert", floor=0.99)
-    result = run_case(config, bench=bench)
+    result = run_case(config, workbench=workbench)
     assert result.status == "passed"  # random weights carry no floor
     result = run_case(
-        smoke_config(polarity_folder, model="minilm-l6", method="svm", lr=None, floor=0.99, max_train=200), bench=bench
+        smoke_config(polarity_folder, model="minilm-l6", method="svm", lr=None, floor=0.99, max_train=200),
+        workbench=workbench,
     )
     assert result.status == "below_floor"
     assert f"val accuracy {result.record['val_accuracy']:.4f} < floor 0.9900 (gap" in result.message
 
 
-def test_fp16_without_cuda_is_skipped_with_reason(polarity_folder, bench):
+def test_fp16_without_cuda_is_skipped_with_reason(polarity_folder, workbench):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    result = run_case(smoke_config(polarity_folder, precision="fp16"), bench=bench)
+    result = run_case(smoke_config(polarity_folder, precision="fp16"), workbench=workbench)
     assert result.status == "skipped" and "needs CUDA" in result.message
 
 
@@ -178,24 +181,24 @@ def test_length_grouped_batches_cover_each_row_once_and_cut_padding():
     ]
 
 
-def test_record_marks_other_data(tmp_path, polarity_folder, bench):
+def test_record_marks_other_data(tmp_path, polarity_folder, workbench):
     folder = tmp_path / "rt"
     folder.mkdir()
     for name in ("rt-polarity.pos", "rt-polarity.neg"):
         lines = (polarity_folder / name).read_bytes().splitlines(keepends=True)
         (folder / name).write_bytes(b"".join(lines[:-1]) + b"an edited last sentence .\n")  # in the test split
-    record = run_case(smoke_config(folder, "svm", None), bench=bench).record
+    record = run_case(smoke_config(folder, "svm", None), workbench=workbench).record
     assert record["status"] == "passed" and record["data_canonical"] is False
-    assert bench.noncanonical_splits(str(folder)) == ["test"]
+    assert workbench.noncanonical_splits(str(folder)) == ["test"]
 
 
 @pytest.mark.parametrize(("method", "lr"), [("lora", 2e-3), ("head", 1e-2)])
-def test_learning_curve_every_epoch_and_the_same_training_without_it(polarity_folder, bench, method, lr):
+def test_learning_curve_every_epoch_and_the_same_training_without_it(polarity_folder, workbench, method, lr):
     from dataclasses import replace
 
     config = smoke_config(polarity_folder, method, lr)
     config = replace(config, recipe=replace(config.recipe, epochs=2.5))  # a fractional last epoch
-    record = run_case(config, bench=bench).record
+    record = run_case(config, workbench=workbench).record
     assert record["status"] == "passed", record.get("message")
     curve = record["curve"]
     per_epoch = math.ceil(200 / config.recipe.batch_size)  # smoke: 200 training rows
@@ -211,13 +214,13 @@ def test_learning_curve_every_epoch_and_the_same_training_without_it(polarity_fo
         curve[-1]["val_accuracy"],
     )
     # evaluating after each epoch changes nothing in training: the same fit without the curve predicts the same
-    task = bench.task(
+    task = workbench.task(
         model=config.model, data=config.data, max_train=config.max_train, max_length=config.recipe.max_length
     )
     plain = methods.METHODS[method](recipe=config.recipe, precision="fp32", seed=0, lr=lr).fit(task)
     assert "".join(map(str, plain.predict(task, "validation"))) == record["val_predictions"]
 
 
-def test_svm_has_no_curve(polarity_folder, bench):
-    record = run_case(smoke_config(polarity_folder, "svm", None), bench=bench).record
+def test_svm_has_no_curve(polarity_folder, workbench):
+    record = run_case(smoke_config(polarity_folder, "svm", None), workbench=workbench).record
     assert record["status"] == "passed" and "curve" not in record

@@ -21,13 +21,13 @@ SMOKE = get_profile("smoke")
 
 
 @pytest.fixture(scope="module")
-def bench():
+def workbench():
     return Workbench(device=pick_device())
 
 
 @pytest.fixture(scope="module")
-def task(bench, polarity_folder):
-    return bench.task(model=SMOKE.model, data=str(polarity_folder), max_train=SMOKE.max_train, max_length=32)
+def task(workbench, polarity_folder):
+    return workbench.task(model=SMOKE.model, data=str(polarity_folder), max_train=SMOKE.max_train, max_length=32)
 
 
 def config(polarity_folder, name: str, **changes) -> CaseConfig:
@@ -47,8 +47,8 @@ def config(polarity_folder, name: str, **changes) -> CaseConfig:
 
 
 @pytest.mark.parametrize("name", list(METHODS))
-def test_every_method_records_its_serving_cost(polarity_folder, bench, name, tmp_path):
-    result = run_case(config(polarity_folder, name), bench=bench, save_to=tmp_path / "case")
+def test_every_method_records_its_serving_cost(polarity_folder, workbench, name, tmp_path):
+    result = run_case(config(polarity_folder, name), workbench=workbench, save_to=tmp_path / "case")
     record = result.record
     assert result.status == "passed", result.message
     assert 0 < record["latency_p50_ms"] <= record["latency_p95_ms"]
@@ -60,7 +60,7 @@ def test_every_method_records_its_serving_cost(polarity_folder, bench, name, tmp
     assert json.loads((saved / "record.json").read_text())["case"] == record["case"]
     if METHODS[name].tags.uses_backbone:
         # the random tiny BERT serialized: 4 bytes per float32 parameter plus the safetensors header
-        base = count_parameters(bench.backbone(SMOKE.model).new_model(seed=0))[1]
+        base = count_parameters(workbench.backbone(SMOKE.model).new_model(seed=0))[1]
         assert 4 * base < record["base_model_bytes"] < 4 * base + 100_000
         assert record["stored_share"] == record["stored_bytes"] / record["base_model_bytes"]
         assert (saved / "tokenizer_config.json").is_file()
@@ -150,14 +150,14 @@ def test_stored_bytes_are_the_same_when_the_folder_is_reused(task, tmp_path):
     assert sorted(f.name for f in tmp_path.iterdir()) == ["case"]
 
 
-def test_a_serving_failure_keeps_the_case_and_its_metrics(polarity_folder, bench, monkeypatch):
+def test_a_serving_failure_keeps_the_case_and_its_metrics(polarity_folder, workbench, monkeypatch):
     import rtsent.case.runner
 
     def broken(*args, **kwargs):
         raise OSError("No space left on device")
 
     monkeypatch.setattr(rtsent.case.runner, "measure_serving", broken)
-    result = run_case(config(polarity_folder, "full"), bench=bench)
+    result = run_case(config(polarity_folder, "full"), workbench=workbench)
     assert result.status == "passed" and result.record["val_accuracy"] is not None
     assert result.record["serving_error"] == "OSError: No space left on device"
 
@@ -176,10 +176,10 @@ def test_serving_speed_is_timed_once_per_shape_and_the_checks_run_per_case(polar
     """--rtsent-serving=once: a second LoRA case of the same shape (another lr and seed) reuses the first
     one's latency and throughput, and says so; its own served-labels and merge checks still ran; a case
     of another shape (r) is timed again."""
-    bench = Workbench(device=pick_device())  # a fresh session: nothing timed yet
-    first = run_case(config(polarity_folder, "lora", lr=1e-3), bench=bench).record
-    second = run_case(config(polarity_folder, "lora", lr=1e-2, seed=1), bench=bench).record
-    other = run_case(config(polarity_folder, "lora", lr=1e-2, params=(("r", 4),)), bench=bench).record
+    workbench = Workbench(device=pick_device())  # a fresh session: nothing timed yet
+    first = run_case(config(polarity_folder, "lora", lr=1e-3), workbench=workbench).record
+    second = run_case(config(polarity_folder, "lora", lr=1e-2, seed=1), workbench=workbench).record
+    other = run_case(config(polarity_folder, "lora", lr=1e-2, params=(("r", 4),)), workbench=workbench).record
     assert first["serving_reused"] is False and first["serving_measured_in"] == first["case"]
     assert second["serving_reused"] is True and second["serving_measured_in"] == first["case"]
     for key in (*SPEED, *(f"merged_{k}" for k in SPEED)):
@@ -189,9 +189,9 @@ def test_serving_speed_is_timed_once_per_shape_and_the_checks_run_per_case(polar
     assert second["served_matches_eval"] is True and second["merged_equal"] is True
     assert other["serving_reused"] is False and other["latency_p50_ms"] != first["latency_p50_ms"]
     assert 0 < second["serving_time_s"] and 0 < first["serving_time_s"]
-    again = run_case(config(polarity_folder, "lora", lr=1e-2, seed=2), bench=bench, serving="every").record
+    again = run_case(config(polarity_folder, "lora", lr=1e-2, seed=2), workbench=workbench, serving="every").record
     assert again["serving_reused"] is False and again["serving_measured_in"] == again["case"]
-    off = run_case(config(polarity_folder, "lora", lr=1e-2, seed=3), bench=bench, serving="off").record
+    off = run_case(config(polarity_folder, "lora", lr=1e-2, seed=3), workbench=workbench, serving="off").record
     assert off["serving_mode"] == "off" and not any(k in off for k in (*SPEED, "served_matches_eval"))
     assert off["status"] == "passed"
 
@@ -216,7 +216,7 @@ def test_a_reused_case_still_checks_its_own_served_labels(task, monkeypatch):
     assert bad["served_matches_eval"] is False
 
 
-def test_serving_shape_names_what_sets_the_speed(task, bench, polarity_folder):
+def test_serving_shape_names_what_sets_the_speed(task, workbench, polarity_folder):
     from rtsent.case.serving import serving_shape
 
     def shape(name, on=task, **kw):
@@ -233,5 +233,5 @@ def test_serving_shape_names_what_sets_the_speed(task, bench, polarity_folder):
     assert shape("full") != shape("full", recipe=replace(SMOKE.recipe("full"), eval_batch_size=8))
     # a class that names no shape is keyed by every hyperparameter and by its training data
     assert shape("tfidf", C=0.1) != shape("tfidf", C=1.0)
-    smaller = bench.task(model=SMOKE.model, data=str(polarity_folder), max_train=100, max_length=32)
+    smaller = workbench.task(model=SMOKE.model, data=str(polarity_folder), max_train=100, max_length=32)
     assert shape("tfidf") != shape("tfidf", on=smaller) and shape("full") == shape("full", on=smaller)

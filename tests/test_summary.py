@@ -27,7 +27,7 @@ def test_a_run_whose_cases_were_all_skipped_still_gets_its_table_and_report(tmp_
         max_train=smoke.max_train,
         recipe=smoke.recipe("svm"),
     )
-    result = run_case(config, bench=Workbench(device=pick_device()))
+    result = run_case(config, workbench=Workbench(device=pick_device()))
     assert result.status == "skipped"
     lines = results_table([result.record])
     assert lines[0].split() == "case val acc test acc train s peak MiB trainable status".split()

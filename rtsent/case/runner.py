@@ -47,11 +47,11 @@ class CaseResult:
     record: dict[str, Any] = field(default_factory=dict)
 
 
-def identity(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
+def identity(config: CaseConfig, workbench: Workbench) -> dict[str, Any]:
     return {
         **identity_fields(config),
-        "device": str(bench.device),
-        "machine": bench.facts,  # device name, torch/transformers/peft/datasets/sklearn versions
+        "device": str(workbench.device),
+        "machine": workbench.facts,  # device name, torch/transformers/peft/datasets/sklearn versions
     }
 
 
@@ -74,16 +74,16 @@ def identity_fields(config: CaseConfig) -> dict[str, Any]:
     }
 
 
-def case_inputs(config: CaseConfig, bench: Workbench) -> dict[str, Any]:
+def case_inputs(config: CaseConfig, workbench: Workbench) -> dict[str, Any]:
     """Everything that decides a case's result, as its record states it (what --rtsent-resume compares:
     `rtsent.schema.records.resume_mismatch`). The model and data come from the workbench's caches."""
-    backbone = bench.backbone(config.model)
-    _, hashes = bench.splits(config.data, config.max_train)
+    backbone = workbench.backbone(config.model)
+    _, hashes = workbench.splits(config.data, config.max_train)
     method = get_method(config.method)(
         recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr, **dict(config.params)
     )
     return {
-        **identity(config, bench),
+        **identity(config, workbench),
         "model_identity": backbone.identity,
         "split_hashes": hashes,
         "method_params": method_params(method),
@@ -106,7 +106,7 @@ def judge(record: dict[str, Any], config: CaseConfig) -> tuple[str, str]:
 def run_case(
     config: CaseConfig,
     *,
-    bench: Workbench,
+    workbench: Workbench,
     callbacks: Sequence[Callback] = (),
     save_to: Path | None = None,
     serving: str = "once",
@@ -128,7 +128,7 @@ def run_case(
     started = time.perf_counter()
     staging = None if save_to is None else staging_folder(save_to)
     try:
-        result = _run_case(config, bench, as_callback(callbacks), staging, serving)
+        result = _run_case(config, workbench, as_callback(callbacks), staging, serving)
         result.record["case_time_s"] = time.perf_counter() - started
         if save_to is not None and staging.is_dir():  # the artifacts are complete: a failed save removed it
             try:
@@ -142,17 +142,19 @@ def run_case(
     return result
 
 
-def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback, save_to: Path | None, serving: str) -> CaseResult:
-    record = identity(config, bench)
-    if bench.device.type == "cuda":
+def _run_case(
+    config: CaseConfig, workbench: Workbench, hooks: Callback, save_to: Path | None, serving: str
+) -> CaseResult:
+    record = identity(config, workbench)
+    if workbench.device.type == "cuda":
         gc.collect()  # an earlier case's failure (e.g. out of memory) may still hold blocks
         torch.cuda.empty_cache()
-    _, reason = resolve_precision(config.precision, bench.device)
+    _, reason = resolve_precision(config.precision, workbench.device)
     if reason:
         return _finish(record, "skipped", reason)
     train_window = None
     try:
-        task = bench.task(
+        task = workbench.task(
             model=config.model,
             data=config.data,
             max_train=config.max_train,
@@ -194,12 +196,12 @@ def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback, save_to: Pa
             record["feature_peak_rss_bytes"] = max(f.peak_rss_bytes or 0 for f in features)
         # Gradient-trained methods evaluate after every epoch (the learning curve), outside train_time_s.
         curve = (
-            LearningCurve(lambda split: method.predict(task, split), _labels(task), device=bench.device)
+            LearningCurve(lambda split: method.predict(task, split), _labels(task), device=workbench.device)
             if config.method in TAKES_LR
             else None
         )
         hooks.on_phase("training")
-        with measure(bench.device) as train_window:
+        with measure(workbench.device) as train_window:
             if curve is not None:
                 curve.started = time.perf_counter()
             method.fit(task, callbacks=[hooks, curve] if curve is not None else [hooks])
@@ -214,7 +216,7 @@ def _run_case(config: CaseConfig, bench: Workbench, hooks: Callback, save_to: Pa
             params_in_memory=method.params_in_memory_,  # with peft's frozen copy of the head
         )
         record["train_info"] = dict(method.train_info_)
-        _flops(record, bench, config)
+        _flops(record, workbench, config)
         _evaluate(record, method, task, curve, hooks)
         _serve(record, method, task, config, hooks, save_to, serving)
     except Diverged as error:
@@ -250,7 +252,7 @@ def _serve(
         started = time.perf_counter()
         try:
             shape = serving_shape(method, task)
-            earlier = task.bench.serving_figures(shape) if serving == "once" else None
+            earlier = task.workbench.serving_figures(shape) if serving == "once" else None
             measured = None if earlier is None else earlier[0]
             record.update(
                 measure_serving(
@@ -265,7 +267,7 @@ def _serve(
             record["serving_measured_in"] = config.case_id if earlier is None else earlier[1]
             record["serving_reused"] = earlier is not None
             if earlier is None:
-                task.bench.keep_serving_figures(shape, speed_figures(record), config.case_id)
+                task.workbench.keep_serving_figures(shape, speed_figures(record), config.case_id)
             record["serving_time_s"] = time.perf_counter() - started  # the whole phase, checks included
         except torch.OutOfMemoryError:
             raise  # the device, not serving, is out of room: the case's `oom` status says so
@@ -320,13 +322,13 @@ def _window(prefix: str, window: Any) -> dict[str, Any]:
     }
 
 
-def _flops(record: dict[str, Any], bench: Workbench, config: CaseConfig) -> None:
+def _flops(record: dict[str, Any], workbench: Workbench, config: CaseConfig) -> None:
     """Tokens/s and achieved FLOP/s (≈ 6·N·tokens for training) against this machine's matmul peak."""
     info, seconds = record["train_info"], record["train_time_s"]
     if "train_tokens" not in info or seconds <= 0:
         return
     achieved = 6 * info["flop_parameters"] * info["train_tokens"] / seconds
-    attainable = bench.attainable_flops(config.precision)
+    attainable = workbench.attainable_flops(config.precision)
     record.update(
         train_tokens_per_s=info["train_tokens"] / seconds,
         train_padding_share=info["train_padding_share"],

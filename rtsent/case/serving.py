@@ -203,7 +203,7 @@ def measure_serving(
     served = record.pop("_served")
     record["served_matches_eval"] = encode_labels(_labels_of(served)) == evaluated
     record["stored_bytes"] = stored_bytes(method)
-    base = task.bench.base_model_bytes(task.backbone) if method.tags.uses_backbone else None
+    base = task.workbench.base_model_bytes(task.backbone) if method.tags.uses_backbone else None
     record["base_model_bytes"] = base
     record["stored_share"] = record["stored_bytes"] / base if base else None
     if method.tags.mergeable:

@@ -49,7 +49,7 @@ class Task:
     split_hashes: dict[str, str]
     max_length: int | None
     device: torch.device
-    bench: Workbench = field(repr=False)
+    workbench: Workbench = field(repr=False)
     data_canonical: bool = False  # the full splits are the canonical Rotten Tomatoes splits
     data_encoding: str | None = None  # how the text files were decoded (rtsent.data.sources.LoadedData)
     # distinct texts shared by each pair of full splits (rtsent.data.sources.cross_split_duplicates)
@@ -63,7 +63,7 @@ class Task:
         return np.asarray(self.splits[split]["label"], dtype=np.int64)
 
     def input_ids(self, split: str) -> list[list[int]]:
-        return self.bench.input_ids(self, split)
+        return self.workbench.input_ids(self, split)
 
     def texts(self, split: str) -> list[str]:
         """The split's sentences as loaded (for the methods that read words, not token ids)."""
@@ -79,7 +79,7 @@ class Task:
         """(rows, hidden) frozen features of new sentences through the frozen encoder, not cached:
         what serving `svm` and `head` costs."""
         return pooled_features(
-            self.bench.encoder(self.backbone),
+            self.workbench.encoder(self.backbone),
             self.encode(texts),
             pooling=pooling,
             precision=precision,
@@ -91,7 +91,7 @@ class Task:
     def features(
         self, split: str, *, pooling: str, precision: str, batch_size: int, callbacks: Sequence[Callback] = ()
     ) -> Features:
-        return self.bench.features(
+        return self.workbench.features(
             self, split, pooling=pooling, precision=precision, batch_size=batch_size, callbacks=callbacks
         )
 

@@ -1,7 +1,9 @@
-"""The pytest layer: options and fixtures wired to library calls, nothing more.
+"""pytest's hooks and the `rtsent` fixture: options and fixtures wired to library calls, nothing more.
 
-Loaded by the repository's root `conftest.py`. Every option has a help text, a default and an
-environment variable (for CI); options are checked when pytest starts, before any training.
+Loaded wherever rtsent is installed, through the pytest11 entry point of this module's name (the
+repository's root `conftest.py` names it too, for a checkout that is not installed). The options
+(rtsent.plugin.session.OPTIONS) each have a help text, a default and an environment variable (for CI);
+they are checked when pytest starts, before any training.
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if any("rtsent" in getattr(item, "fixturenames", ()) for item in items):
         session = _session(config)
         session.open()
-        other = session.bench.noncanonical_splits(session.data)
+        other = session.workbench.noncanonical_splits(session.data)
         if other:  # not an error: any two-label data can be benchmarked, but not compared with published figures
             differ = f"{', '.join(other)} split{'s differ' if len(other) > 1 else ' differs'}"
             _warn(
@@ -159,7 +161,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 f"from rtsent.data.sources.CANONICAL_SPLIT_HASHES); results are marked as other data "
                 "(data_canonical: false)",
             )
-        shared = {pair: n for pair, n in session.bench.data_facts(session.data).duplicates.items() if n}
+        shared = {pair: n for pair, n in session.workbench.data_facts(session.data).duplicates.items() if n}
         if shared:  # below rtsent.data.sources.MAX_SHARED_SHARE (more is refused at load): said, counted, not refused
             counts = ", ".join(f"{pair}: {n}" for pair, n in shared.items())
             _warn(
@@ -192,12 +194,12 @@ def pytest_sessionfinish(session: pytest.Session) -> Any:
     run's `case_time_s` before pytest-benchmark saves, compares or prints its table; then write
     --benchmark-json."""
     benchmarks = getattr(getattr(session.config, "_benchmarksession", None), "benchmarks", None) or []
-    for bench in benchmarks:
-        info = getattr(bench, "extra_info", None) or {}
-        if info.get("resumed_from") and bench.stats:
-            fresh = type(bench.stats)()
+    for entry in benchmarks:
+        info = getattr(entry, "extra_info", None) or {}
+        if info.get("resumed_from") and entry.stats:
+            fresh = type(entry.stats)()
             fresh.update(info["case_time_s"])  # resume_mismatch refused records without it
-            bench.stats = fresh
+            entry.stats = fresh
     rtsent = session.config.stash.get(SESSION, None)
     if rtsent is not None and not _distributed(session.config):
         _write_benchmark_json(session.config, rtsent)  # before the terminal summary, which shows a failed write
@@ -220,7 +222,7 @@ def _distributed(config: pytest.Config) -> bool:
 def pytest_benchmark_generate_json(config: pytest.Config, benchmarks: list[Any], **kwargs: Any) -> Any:
     """Drop a case that Ctrl-C cut off mid-run (no timing data): pytest-benchmark would crash on it and
     write no JSON at all, losing every finished case."""
-    benchmarks[:] = [bench for bench in benchmarks if bench.stats.data]
+    benchmarks[:] = [entry for entry in benchmarks if entry.stats.data]
     return (yield)
 
 
@@ -246,8 +248,8 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
         return
     from rtsent.engine.measuring import machine_facts
 
-    if session.bench is None:  # no case ran
+    if session.workbench is None:  # no case ran
         facts = machine_facts(session.device)
     else:
-        facts = {**session.bench.facts, "matmul_flops": session.bench.calibrations}
+        facts = {**session.workbench.facts, "matmul_flops": session.workbench.calibrations}
     machine_info["rtsent"] = {**facts, "profile": session.profile.name, "model": session.model, "data": session.data}

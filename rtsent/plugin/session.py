@@ -87,7 +87,7 @@ class Session:
     pinned_device: str | None = None  # what this worker's CUDA_VISIBLE_DEVICES was set to
     resume_path: str = ""
     resume: dict[str, dict[str, Any]] = field(default_factory=dict)
-    bench: Any = field(default=None, repr=False)
+    workbench: Any = field(default=None, repr=False)
     records: list[dict[str, Any]] = field(default_factory=list)  # every case's record, in the order run
     kept_records: list[dict[str, Any]] = field(default_factory=list)  # the records file's, from before this run
     benchmark_json: str = ""  # --benchmark-json, which rtsent writes (atomically, kept when that fails)
@@ -124,7 +124,7 @@ class Session:
         from rtsent.plugin.outputs import check_save_folder
         from rtsent.schema.records import RecordsError
 
-        if self.bench is not None:
+        if self.workbench is not None:
             return
         from transformers.utils import logging as transformers_logging
 
@@ -133,14 +133,14 @@ class Session:
         cores = configure_threads()
         if worker_id() is not None:  # xdist workers split the cores between them
             torch.set_num_threads(threads_per_worker(cores))
-        self.bench = Workbench(device=self.device)
+        self.workbench = Workbench(device=self.device)
         try:
-            backbone = self.bench.backbone(self.model)  # loaded and checked: weights, head, tokenizer
+            backbone = self.workbench.backbone(self.model)  # loaded and checked: weights, head, tokenizer
             for method in self.methods:
                 recipe = self.profile.recipe(method)
                 for point in self.sweep.get(method, [None]):
                     check_max_length(backbone, (recipe if point is None else point.recipe(recipe)).max_length)
-            _, hashes = self.bench.splits(self.data, self.max_train)
+            _, hashes = self.workbench.splits(self.data, self.max_train)
             if self.save_dir:  # another model's artifacts in the folder would be overwritten case by case
                 current = {"model": self.model, "data": self.data, "model_identity": backbone.identity}
                 check_save_folder(self.save_dir, {**current, "split_hashes": hashes})
@@ -156,7 +156,7 @@ class Session:
         from rtsent.schema.records import resume_mismatch
 
         old = self.resume.get(config.case_id)
-        rejected = None if old is None else resume_mismatch(old, case_inputs(config, self.bench))
+        rejected = None if old is None else resume_mismatch(old, case_inputs(config, self.workbench))
         if old is not None and rejected is None:
             record = {**old, "floor": config.floor, "resumed_from": self.resume_path}
             result = CaseResult(*judge(record, config), record)
@@ -167,7 +167,7 @@ class Session:
                 save_to = Path(self.save_dir) / config.case_id if self.save_dir else None
                 result = run_case(
                     config,
-                    bench=self.bench,
+                    workbench=self.workbench,
                     callbacks=[progress] if progress else [],
                     save_to=save_to,
                     serving=self.serving,
@@ -178,10 +178,10 @@ class Session:
             if rejected:
                 result.record["resume_rejected"] = rejected
             if worker_id() is not None:  # run here, now (a resumed record keeps where it ran)
-                result.record.update(worker_facts(self.bench.device, self.devices, self.pinned_device))
+                result.record.update(worker_facts(self.workbench.device, self.devices, self.pinned_device))
         self.records.append(result.record)
         if worker_id() is None:  # under xdist the controller writes the merged file
-            self.save_records({"rtsent": self.bench.facts})
+            self.save_records({"rtsent": self.workbench.facts})
         return result
 
     def save_records(self, machine_info: dict[str, Any]) -> None:
