@@ -273,7 +273,7 @@ def test_tfidf_counts_its_vocabulary():
 
 
 def test_every_row_of_the_ci_gate_has_a_floor():
-    # a method added to the quick grid is gated: measure its floor (docs/methods.md, "Add a method")
+    # a method added to the quick grid is gated: measure its floor (docs/extending.md, "Add a method")
     from rtsent.plan.floors import default_floors_path, floor_for, load_floors
     from rtsent.schema.caseid import CaseId
 

@@ -3,30 +3,32 @@ point: the case, the plugin, the packaged data, floors and sweeps are all inside
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_built_wheel_runs_the_benchmark_from_outside_the_repository(tmp_path):
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            tmp_path / "dist",
-            ROOT,
-        ],
-        check=True,
-    )
-    (wheel,) = (tmp_path / "dist").glob("rtsent-*.whl")
+    # built from a copy of the sources: setuptools reuses and never empties an in-place build/ folder,
+    # so a module deleted since the last build would ship
+    source, dist = tmp_path / "source", tmp_path / "dist"
+    shutil.copytree(ROOT / "rtsent", source / "rtsent", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", dist, source]
+    subprocess.run(pip_wheel, check=True)
+    (wheel,) = dist.glob("rtsent-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    packaged = {
+        "rtsent/plan/floors/quick.toml",
+        "rtsent/plan/sweeps/tune.toml",
+        "rtsent/data/rt-polaritydata/rt-polarity.pos",
+    }
+    assert packaged <= shipped, sorted(packaged - shipped)
     # pip install of the wheel into a fresh environment that sees this one's dependencies (torch & co.)
     venv, outside = tmp_path / "venv", tmp_path / "elsewhere"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv], check=True)
@@ -67,3 +69,24 @@ def test_the_built_wheel_runs_the_benchmark_from_outside_the_repository(tmp_path
     records = [b["extra_info"] for b in json.loads((outside / "out.json").read_text())["benchmarks"]]
     assert sorted(r["case"] for r in records) == ["svm-fp32-seed0", "tfidf-fp32-seed0"]
     assert {r["status"] for r in records} == {"passed"} and {r["data"] for r in records} == {"rt-polarity"}
+
+
+def test_installed_rtsent_stays_out_of_another_projects_pytest_run(pytester):
+    # the pytest11 entry point loads the plugin in every run where rtsent is installed: in a project of
+    # its own, pytest-benchmark writes its JSON as always and nothing of rtsent (nor torch) runs
+    pytester.makepyfile(
+        test_theirs="""
+        import sys
+
+        def test_their_benchmark(benchmark):
+            assert benchmark(sum, [1, 2]) == 3
+
+        def test_rtsent_imports_nothing_heavy():
+            assert "torch" not in sys.modules
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "--benchmark-json=theirs.json")
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    document = json.loads((pytester.path / "theirs.json").read_text())
+    assert [entry["name"] for entry in document["benchmarks"]] == ["test_their_benchmark"]
+    assert "rtsent" not in document["machine_info"]

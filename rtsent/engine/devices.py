@@ -16,7 +16,10 @@ from rtsent.schema.caseid import PRECISIONS
 # "mixed" in a profile means the device's mixed precision: fp16 on CUDA (as the study ran LoRA), bf16 on CPU.
 MIXED = "mixed"
 
-DTYPES = dict(zip(PRECISIONS, (torch.float32, torch.float16, torch.bfloat16), strict=True))  # fp32, fp16, bf16
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+HALF = ("fp16", "bf16")  # the precisions that run under autocast, with frozen weights stored in them
+# one set of names: the case-id grammar's (a precision added there needs its dtype here)
+assert set(DTYPES) == set(PRECISIONS), (sorted(DTYPES), PRECISIONS)
 
 
 def pick_device() -> torch.device:
@@ -35,10 +38,10 @@ def cpu_has_bf16() -> bool:
 
 def resolve_precision(precision: str, device: torch.device) -> tuple[str, str | None]:
     """(precision to run, reason to skip or None). "mixed" becomes fp16 on CUDA, bf16 on a CPU with it."""
-    if precision == "mixed":
+    if precision == MIXED:
         precision = "fp16" if device.type == "cuda" else "bf16"
     if precision not in DTYPES:
-        raise ValueError(f"unknown precision {precision!r}; valid: {', '.join(DTYPES)} or mixed")
+        raise ValueError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)} or {MIXED}")
     if precision == "fp16" and device.type != "cuda":
         return precision, "fp16 autocast with gradient scaling needs CUDA; this run has no GPU"
     if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():

@@ -12,7 +12,7 @@ from typing import Any, Literal, get_args
 from torch import nn
 
 from rtsent.engine.backbones import Backbone, store_frozen_linears
-from rtsent.engine.devices import DTYPES
+from rtsent.engine.devices import DTYPES, HALF
 
 # LoRA/DoRA target sets (the `target_modules` hyperparameter of `lora` and `dora`):
 #   query_value  the attention's query and value projections (the study: DistilBERT q_lin/v_lin);
@@ -57,6 +57,6 @@ def build_peft_model(estimator: Any, backbone: Backbone, config: Any) -> nn.Modu
     from peft import get_peft_model
 
     model = get_peft_model(backbone.new_model(seed=estimator.seed), config)
-    if estimator.precision in ("fp16", "bf16"):
+    if estimator.precision in HALF:
         store_frozen_linears(model, DTYPES[estimator.precision])
     return model

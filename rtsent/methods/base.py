@@ -25,8 +25,8 @@ class MethodTags:
       its accuracy means something on random weights and it stores no tokenizer).
     - `frozen_features`: reads the shared frozen pass's pooled features (rtsent.engine.workbench), which the
       runner times apart from training and pytest-xdist's loadgroup keeps on one worker.
-    - `trains_backbone`: gradients run through the backbone (full fine-tuning, the adapters); the
-      `offline`/`tune` profiles give these more epochs.
+    - `trains_backbone`: gradients run through the backbone (full fine-tuning, the adapters, BitFit); the
+      `quick` and `tune` profiles give these more epochs (3 and 4), and a new one takes LoRA's recipe.
     - `takes_lr`: trained by gradient descent: `lr` has no default in `__init__` (the contract test checks).
     - `mergeable`: peft folds the adapters into the base weights (`merge_and_unload`), so serving is also
       timed merged.

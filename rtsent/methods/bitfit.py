@@ -7,7 +7,7 @@ from __future__ import annotations
 from torch import nn
 
 from rtsent.engine.backbones import Backbone, store_frozen_linears
-from rtsent.engine.devices import DTYPES
+from rtsent.engine.devices import DTYPES, HALF
 from rtsent.engine.recipe import Recipe
 from rtsent.methods.finetune import SequenceClassifier
 
@@ -24,6 +24,6 @@ class BitFit(SequenceClassifier):
         model = backbone.new_model(seed=self.seed)
         for name, parameter in model.named_parameters():
             parameter.requires_grad = name.endswith(".bias") or name.split(".")[0] in backbone.head_modules
-        if self.precision in ("fp16", "bf16"):
+        if self.precision in HALF:
             store_frozen_linears(model, DTYPES[self.precision])  # frozen weights only; biases stay fp32
         return model

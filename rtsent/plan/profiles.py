@@ -68,7 +68,7 @@ OTHER_METHODS = (
     GridEntry("nbsvm", None, "fp32"),
 )
 # The quick profile (the CI gate) keeps the baselines, which cost seconds, and DoRA, IA³ and BitFit,
-# whose trainable-parameter plumbing differs most from LoRA's; the others run in offline and tune.
+# whose trainable-parameter plumbing differs most from LoRA's; the others run in seed, offline and tune.
 QUICK_OTHERS = ("dora", "ia3", "bitfit", "tfidf", "nbsvm")
 
 
@@ -93,10 +93,11 @@ _TUNED = {
     "tfidf": Recipe(notes="TF-IDF 1-2-grams + logistic regression; no transformer"),
     "nbsvm": Recipe(notes="NB-SVM (Wang & Manning 2012): binarized 1-2-grams; no transformer"),
 }
-# The other adapters train as LoRA does: their freshly initialised head at 1e-3 beside them.
-_TUNED |= {method: _TUNED["lora"] for method in ("dora", "ia3", "prompt", "bitfit")}
-# trained through the backbone (their tags say so): more epochs than the study's 2 in offline and tune
-_TRAINED = [name for name, cls in METHODS.items() if cls.tags.trains_backbone and name in _TUNED]
+# The other methods trained through the backbone (their tags say so: the adapters, BitFit) train as LoRA
+# does: their freshly initialised head at 1e-3 beside them.
+_TRAINED = [name for name, cls in METHODS.items() if cls.tags.trains_backbone]
+_TUNED |= {method: _TUNED["lora"] for method in _TRAINED if method not in _TUNED}
+_STUDY_METHODS = ("svm", "head", "full", "lora")  # what the reference study ran
 
 PROFILES: dict[str, Profile] = {
     "seed": Profile(
@@ -113,15 +114,16 @@ PROFILES: dict[str, Profile] = {
             *OTHER_METHODS,  # not in the study: its schedule, at the offline rows' learning rates
         ),
         recipes={
-            **{m: replace(_STUDY, notes="the reference study's settings") for m in ("svm", "head", "full", "lora")},
+            **{m: replace(_STUDY, notes="the reference study's settings") for m in _STUDY_METHODS},
             # The adapters' freshly initialised heads train at 1e-3 as in every other rtsent profile: the
             # study trained LoRA's head at the adapters' lr, which for prompt tuning (0.3) would diverge.
             **{
                 m: replace(_STUDY, head_lr=1e-3, notes="not in the study: its schedule, the head at 1e-3")
-                for m in ("dora", "ia3", "prompt", "bitfit")
+                for m in _TRAINED
+                if m not in _STUDY_METHODS
             },
-            "tfidf": _TUNED["tfidf"],
-            "nbsvm": _TUNED["nbsvm"],
+            # the rest (the bag-of-words baselines) as in every other profile
+            **{m: _TUNED[m] for m in _TUNED if m not in _STUDY_METHODS and m not in _TRAINED},
         },
         description="the reference study: DistilBERT from the hub, its grid and settings (+ the other methods); "
         "meant for a GPU",

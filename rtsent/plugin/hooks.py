@@ -20,6 +20,8 @@ import pytest
 from rtsent.plugin.session import OPTIONS, Session, parse_devices, parse_options
 
 SESSION = pytest.StashKey[Session]()  # the session, on pytest's config
+BENCHMARK_MODULE = "rtsent.plugin.benchmark"  # the case, for `pytest --pyargs`
+NAME = __name__  # the plugin's name in pytest: `-p rtsent.plugin.hooks`, the pytest11 entry point's name
 
 # pytest-benchmark's table for cases of one round: min = max = mean = median and zero spread, so
 # only the time means something. --benchmark-columns given by the user wins.
@@ -37,7 +39,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _runs_bench(config: pytest.Config) -> bool:
-    """Whether this run names the bench (`pytest bench/ ...`), not only the unit tests of `testpaths`."""
+    """Whether this run names the benchmark (`pytest bench/ ...` in the repository, or
+    `pytest --pyargs rtsent.plugin.benchmark`), not only the unit tests of `testpaths`."""
+    if any(arg.split("::", 1)[0] == BENCHMARK_MODULE for arg in config.args):
+        return True
     bench = (config.rootpath / "bench").resolve()
     paths = [Path(arg.split("::", 1)[0]) for arg in config.args]
     return any(bench == p or bench in p.parents for p in ((config.invocation_params.dir / q).resolve() for q in paths))
@@ -48,6 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from rtsent.plugin import distributed
 
     config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's --dist loadgroup runs a group on one worker")
+    if not _wanted(config):
+        return  # another project's pytest run, where rtsent is merely installed: nothing of rtsent runs
     distributed.forget_inherited_worker(config)
     try:
         pinned = distributed.pin_device(parse_devices(config.getoption("--rtsent-devices")))  # before any CUDA call
@@ -68,6 +75,19 @@ def pytest_configure(config: pytest.Config) -> None:
     # before pytest-benchmark's own pytest_configure (trylast), which reads its columns option
     if hasattr(config.option, "benchmark_columns") and not _user_gave(config, "--benchmark-columns"):
         config.option.benchmark_columns = list(BENCHMARK_COLUMNS)
+
+
+def _wanted(config: pytest.Config) -> bool:
+    """Whether this pytest run is rtsent's. The plugin loads wherever rtsent is installed (pytest11), and in
+    another project's run it stays out of the way: no torch import, pytest-benchmark's --benchmark-json and
+    columns left alone. rtsent's run: inside an rtsent checkout (its bench/ and tests/), with
+    `-p rtsent.plugin.hooks`, with the benchmark case named (`--pyargs rtsent.plugin.benchmark`), or with
+    an --rtsent-* option or RTSENT_* environment variable."""
+    if (config.rootpath / "rtsent" / "plugin" / "hooks.py").is_file():
+        return True
+    named = {NAME, f"-p{NAME}", BENCHMARK_MODULE}
+    given = any(arg in named or arg.startswith(("--rtsent-", f"{BENCHMARK_MODULE}::")) for arg in _args(config))
+    return given or any(env in os.environ for env, _, _ in OPTIONS.values())
 
 
 def _take_outputs(config: pytest.Config, session: Session) -> None:
@@ -110,11 +130,18 @@ def _write_benchmark_json(config: pytest.Config, session: Session) -> None:
     session.write_output("--benchmark-json", session.benchmark_json, safe_dumps(document, ensure_ascii=True, indent=4))
 
 
+def _args(config: pytest.Config) -> list[str]:
+    """The arguments pytest was given: the ini file's addopts, PYTEST_ADDOPTS, then the command line."""
+    return [
+        *config.getini("addopts"),
+        *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+        *config.invocation_params.args,
+    ]
+
+
 def _user_gave(config: pytest.Config, option: str) -> bool:
     """Whether `option` was given on the command line, in PYTEST_ADDOPTS or in the ini file's addopts."""
-    addopts = shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))
-    args = [*config.getini("addopts"), *addopts, *config.invocation_params.args]
-    return any(arg == option or arg.startswith(f"{option}=") for arg in args)
+    return any(arg == option or arg.startswith(f"{option}=") for arg in _args(config))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -136,7 +163,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def _session(config: pytest.Config) -> Session:
-    return config.stash[SESSION]
+    session = config.stash.get(SESSION, None)
+    if session is None:  # the case collected in a run that _wanted did not take for rtsent's
+        raise pytest.UsageError(
+            f"rtsent: the benchmark case was collected, but this run did not ask for rtsent; pass an --rtsent-* "
+            f"option (e.g. --rtsent-profile=quick) or -p {NAME}"
+        )
+    return session
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -222,7 +255,8 @@ def _distributed(config: pytest.Config) -> bool:
 def pytest_benchmark_generate_json(config: pytest.Config, benchmarks: list[Any], **kwargs: Any) -> Any:
     """Drop a case that Ctrl-C cut off mid-run (no timing data): pytest-benchmark would crash on it and
     write no JSON at all, losing every finished case."""
-    benchmarks[:] = [entry for entry in benchmarks if entry.stats.data]
+    if config.stash.get(SESSION, None) is not None:  # rtsent's run only
+        benchmarks[:] = [entry for entry in benchmarks if entry.stats.data]
     return (yield)
 
 

@@ -125,7 +125,7 @@ def render_table(summary: pd.DataFrame, columns: list[str], fmt: str, *, sort: s
     marker = {"github": "**{}**", "markdown": "**{}**", "html": "<b>{}</b>", "latex": "\\textbf{{{}}}"}.get(fmt, "{}*")
     if fmt in ("csv", "json"):
         marker = "{}"
-    escape = escaping.CELL.get(fmt, str)  # html escapes in report_html, json in json.dumps
+    escape = escaping.CELL.get(fmt, str)  # html escapes in rtsent.report.html, json in json.dumps
     names = [
         escape(("" if meaningful else "(no weights) ") + row)
         for row, meaningful in summary[["row", "meaningful"]].values
@@ -220,7 +220,7 @@ def selection_text(records: list[dict[str, Any]], headers: list[dict[str, Any]],
     if not selections:
         raise ReportError("no case with metrics to select from")
     shown = pd.DataFrame(selected_table(selections))
-    if args.format in escaping.CELL:  # html escapes in report_html, json in json.dumps
+    if args.format in escaping.CELL:  # html escapes in rtsent.report.html, json in json.dumps
         shown = shown.astype(str).map(escaping.CELL[args.format])
     pairs = pd.DataFrame() if args.no_pairs else pd.DataFrame(pairs_on_test(selections))
     plot_png = None

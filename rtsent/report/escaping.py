@@ -61,5 +61,5 @@ def mathtext(text: str) -> str:
     return terminal(text).replace("$", r"\$")
 
 
-# The cell escape of each rtsent-report format; json needs none (json.dumps escapes), html escapes in report_html.
+# The cell escape of each rtsent-report format; json needs none (json.dumps escapes); rtsent.report.html escapes html.
 CELL = {"github": markdown, "markdown": markdown, "plain": terminal, "latex": latex, "csv": csv}

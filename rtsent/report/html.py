@@ -23,9 +23,10 @@ _REPORT_HELP = {
     "val acc 95% CI": "95% interval of the mean val accuracy: t over seeds, or a bootstrap over one seed's examples",
     "peak MiB": "peak memory while training or in the frozen pass: process RSS on CPU, allocated on CUDA",
     "trainable %": "trainable parameters as a share of the model's total",
-    "padding %": "share of the training batches' token slots that were padding",
-    "reserved MiB": "CUDA allocator's reserved peak while training",
-    "stored MiB": "bytes saved per task beside the shared base model (adapter + head, head, model or coefficients)",
+    # a field's own help, shown in another unit
+    "padding %": MEASURES["train_padding_share"].help,
+    "reserved MiB": MEASURES["train_cuda_max_reserved_bytes"].help,
+    "stored MiB": MEASURES["stored_bytes"].help,
     "stored %": "stored bytes as a share of the base model's safetensors bytes",
     "n": "seeds that produced metrics",
     "status": "how many cases ended in each status (passed, below_floor, diverged, oom, error, skipped)",

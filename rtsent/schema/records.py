@@ -58,10 +58,11 @@ MEASURES: dict[str, Measure] = {
     ),
     "train_padding_share": Measure(*_SHARE, "share of the training batches' token slots that were padding"),
     "eval_time_s": Measure(*_COUNT, "seconds to predict validation and test"),
-    "train_cuda_max_reserved_bytes": Measure(*_COUNT, "CUDA allocator's reserved peak while training, bytes"),
-    "train_cuda_max_allocated_bytes": Measure(*_COUNT, "CUDA allocator's allocated peak while training, bytes"),
-    "train_peak_rss_bytes": Measure(*_COUNT, "the process's resident-set peak while training, bytes"),
-    "feature_peak_rss_bytes": Measure(*_COUNT, "the process's resident-set peak in the frozen pass, bytes"),
+    # bytes, as their names say
+    "train_cuda_max_reserved_bytes": Measure(*_COUNT, "CUDA allocator's reserved peak while training"),
+    "train_cuda_max_allocated_bytes": Measure(*_COUNT, "CUDA allocator's allocated peak while training"),
+    "train_peak_rss_bytes": Measure(*_COUNT, "the process's resident-set peak while training"),
+    "feature_peak_rss_bytes": Measure(*_COUNT, "the process's resident-set peak in the frozen pass"),
     "trainable_params": Measure(*_COUNT, "parameters that training updates"),
     "total_params": Measure(*_COUNT, "parameters of the model as served (base, adapters, head), each once"),
     "floor": Measure(*_SHARE, "the validation accuracy the case had to reach (the CI gate); null: no gate"),
@@ -75,6 +76,7 @@ MEASURES: dict[str, Measure] = {
     "merged_latency_p50_ms": Measure(
         *_COUNT, "batch-1 latency p50 after merging the adapters into the weights (LoRA, DoRA, IA³)"
     ),
+    "merged_latency_p95_ms": Measure(*_COUNT, "batch-1 latency p95 after merging the adapters into the weights"),
     "merged_throughput_sent_per_s": Measure(*_COUNT, "throughput after merging the adapters into the weights"),
     "stored_bytes": Measure(
         *_COUNT, "bytes saved per task beside the shared base model (adapter + head, head, model or coefficients)"
