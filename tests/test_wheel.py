@@ -71,7 +71,7 @@ def test_the_built_wheel_runs_the_benchmark_from_outside_the_repository(tmp_path
     assert {r["status"] for r in records} == {"passed"} and {r["data"] for r in records} == {"rt-polarity"}
 
 
-def test_installed_rtsent_stays_out_of_another_projects_pytest_run(pytester):
+def test_installed_rtsent_stays_out_of_another_projects_pytest_run(pytester, monkeypatch):
     # the pytest11 entry point loads the plugin in every run where rtsent is installed: in a project of
     # its own, pytest-benchmark writes its JSON as always and nothing of rtsent (nor torch) runs
     pytester.makepyfile(
@@ -85,6 +85,8 @@ def test_installed_rtsent_stays_out_of_another_projects_pytest_run(pytester):
             assert "torch" not in sys.modules
         """
     )
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT"):  # under -n: pytest-benchmark would turn off
+        monkeypatch.delenv(name, raising=False)
     result = pytester.runpytest_subprocess("-p", "no:randomly", "--benchmark-json=theirs.json")
     assert result.ret == 0, result.stdout.str()[-2000:]
     document = json.loads((pytester.path / "theirs.json").read_text())
