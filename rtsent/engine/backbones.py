@@ -414,10 +414,8 @@ def store_frozen_linears(model: nn.Module, dtype: torch.dtype) -> int:
     return len(frozen)
 
 
-def non_embedding_parameters(model: torch.nn.Module) -> int:
+def non_embedding_parameters(model: nn.Module) -> int:
     """N of the 6·N·tokens FLOP estimate: every parameter the forward pass uses outside embedding tables
-    (peft's unused frozen copy of the head left out, as in `rtsent.engine.backbones.served_parameters`)."""
-    from rtsent.engine.backbones import served_parameters
-
-    embedding = {id(p) for m in model.modules() if isinstance(m, torch.nn.Embedding) for p in m.parameters()}
+    (peft's unused frozen copy of the head left out, as in `served_parameters`)."""
+    embedding = {id(p) for m in model.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
     return sum(p.numel() for p in served_parameters(model) if id(p) not in embedding)
