@@ -4,7 +4,7 @@ import sys
 
 import pytest
 import torch
-from transformers import BertConfig, BertForSequenceClassification, DistilBertConfig, GPT2Config
+from transformers import BertConfig, BertForSequenceClassification, DistilBertConfig, ViTConfig
 
 from rtsent.engine.backbones import (
     BackboneSourceError,
@@ -90,9 +90,10 @@ def test_folder_errors_are_one_line(tmp_path):
         load_backbone(str(tmp_path / "nowhere"))
     with pytest.raises(BackboneSourceError, match="has no config.json"):
         load_backbone(str(tmp_path))
-    GPT2Config(n_layer=1, n_embd=16, n_head=2).save_pretrained(tmp_path / "gpt2")
-    with pytest.raises(BackboneSourceError, match="is a 'gpt2'; rtsent supports the architectures"):
-        load_backbone("random:" + str(tmp_path / "gpt2"))
+    # an image model: transformers has no sequence-classification head for it
+    ViTConfig(num_hidden_layers=1, hidden_size=16, num_attention_heads=2).save_pretrained(tmp_path / "vit")
+    with pytest.raises(BackboneSourceError, match="is a 'vit', which AutoModelForSequenceClassification does not"):
+        load_backbone("random:" + str(tmp_path / "vit"))
 
 
 def test_local_folder_round_trip(tmp_path):

@@ -148,6 +148,7 @@ def test_duplicates_in_the_grid_options_are_usage_errors():
     options |= {"max-train": "", "floors": "none", "records": "", "resume": "", "sweep": "", "progress": "auto"}
     options["save"] = options["devices"] = ""
     options["serving"] = "once"
+    options |= {"text-column": "text", "label-column": "label", "data-config": "", "target-modules": ""}
     mixed = "fp16" if torch.cuda.is_available() else "bf16"  # rtsent.engine.devices.resolve_precision
     device = "cuda" if torch.cuda.is_available() else "cpu"
     for name, value, message in [

@@ -4,13 +4,15 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from datasets import Dataset
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from transformers import AutoTokenizer
 
 from rtsent.data.sources import (
     CANONICAL_SPLIT_HASHES,
+    CARVED_VALIDATION_SHARE,
     PACKAGED_DATA,
     DataSourceError,
+    DataSpec,
     load_data,
     load_splits,
     noncanonical_splits,
@@ -48,6 +50,21 @@ ENDS = {
 @pytest.fixture(scope="module")
 def splits(polarity_folder):
     return load_splits(str(polarity_folder))
+
+
+def classes_drawn(labels, n: int, *, seeds: int) -> list[int | None]:
+    """Per seed, how many classes scikit-learn's stratified draw of `n` rows holds (None: it refuses)."""
+    from sklearn.model_selection import train_test_split
+
+    drawn = []
+    for seed in range(seeds):
+        try:
+            keep, _ = train_test_split(np.arange(len(labels)), train_size=n, stratify=labels, random_state=seed)
+        except ValueError:
+            drawn.append(None)
+        else:
+            drawn.append(len({labels[i] for i in keep}))
+    return drawn
 
 
 def test_polarity_files_rebuild_the_hub_splits(splits):
@@ -111,8 +128,6 @@ def test_sizes_the_stratified_draw_cannot_make_are_refused_with_the_range(splits
 
 @pytest.mark.parametrize(("neg", "pos"), [(2, 2), (2, 9), (3, 14), (5, 5), (2, 40), (7, 30), (1, 6)])
 def test_stratified_range_is_exactly_what_the_draw_can_make(neg, pos):
-    from sklearn.model_selection import train_test_split
-
     labels = [0] * neg + [1] * pos
     split = Dataset.from_dict({"text": [f"t{i}" for i in range(len(labels))], "label": labels})
     valid = stratified_range(labels)
@@ -124,14 +139,7 @@ def test_stratified_range_is_exactly_what_the_draw_can_make(neg, pos):
         with pytest.raises(DataSourceError, match=f"max_train_samples={n} is out of range"):
             stratified_sample(split, n, seed=0)
         # and scikit-learn really cannot make it: it raises, or some seed draws a single class
-        drawn = []
-        for seed in range(20):
-            try:
-                keep, _ = train_test_split(np.arange(len(labels)), train_size=n, stratify=labels, random_state=seed)
-            except ValueError:
-                drawn.append(None)
-            else:
-                drawn.append(len({labels[i] for i in keep}))
+        drawn = classes_drawn(labels, n, seeds=20)
         assert None in drawn or 1 in drawn, (n, drawn)
 
 
@@ -166,7 +174,16 @@ OTHER = pd.DataFrame({"text": ["great film", "dull film"], "label": [1, 0]})  # 
         ({"train": GOOD[["text"]], "validation": GOOD, "test": GOOD}, r"lacks column\(s\) \['label'\]"),
         (
             {"train": GOOD.assign(label=[1, 2]), "validation": GOOD, "test": GOOD},
-            r"train.csv', data row 2 \(header not counted\): label 2 is not 0 or 1; labels must be the integers 0",
+            r"label 0 never occurs in the training split, whose largest label is 2 \(1 id\(s\) missing\); integer",
+        ),
+        (
+            {"train": GOOD, "validation": OTHER.assign(label=[2, 0]), "test": GOOD},
+            r"validation.csv', data row 1 \(header not counted\): label 2 is not a class of the training split "
+            r"\(ids 0..1\); the validation split may hold only the training split's classes",
+        ),
+        (  # a string in an integer-labelled split is not a class of it either
+            {"train": GOOD, "validation": OTHER, "test": GOOD.assign(label=["pos", "neg"])},
+            r"test.csv', data row 1 .*: label 'pos' is not a class of the training split \(ids 0..1\) \(1 more bad",
         ),
     ],
 )
@@ -246,12 +263,25 @@ OK_ROWS = ({"text": "good film", "label": 1}, {"text": "bad film", "label": 0})
         ("train.csv", b"text,label\ngood,1\n   ,0\n", "data row 2 .*: text is empty after strip()"),
         # labels: null, float, string, boolean, out of range; refused by name, never converted
         ("train.jsonl", _jsonl(*OK_ROWS, {"text": "x", "label": None}), "line 3: label is null; labels must be"),
-        ("train.jsonl", _jsonl({"text": "x", "label": "1"}, *OK_ROWS), "line 1: label '1' is a string"),
+        # strings are class names, but not beside integers in one column
+        (
+            "train.jsonl",
+            _jsonl({"text": "x", "label": "1"}, *OK_ROWS),
+            r"labels mix integers and strings \(line 1: '1', ",
+        ),
+        ("train.jsonl", _jsonl(*OK_ROWS, {"text": "x", "label": -1}), "line 3: label -1 is negative; labels must be"),
+        ("train.jsonl", _jsonl({"text": "x", "label": " pos"}), "line 1: label ' pos' has leading or trailing white"),
+        ("train.jsonl", _jsonl({"text": "x", "label": ""}), "line 1: label '' is empty; labels must be class ids"),
+        ("train.jsonl", _jsonl({"text": "x", "label": [1]}), r"line 1: label \[1\] is neither an integer nor a str"),
         ("train.jsonl", _jsonl({"text": "x", "label": 1.0}, *OK_ROWS), "line 1: label 1.0 is a float"),
         ("train.jsonl", _jsonl({"text": "x", "label": True}, *OK_ROWS), "line 1: label True is a boolean"),
         ("train.csv", b"text,label\ngood,1\nbad,\n", r"data row 2 \(header not counted\): label is null"),
         ("train.csv", b"text,label\ngood,1.0\nbad,0.0\n", r"data row 1 .*: label 1.0 is a float \(1 more"),
-        ("train.csv", b"text,label\ngood,pos\nbad,0\n", "data row 1 .*: label 'pos' is a string"),
+        (
+            "train.csv",
+            b"text,label\ngood,pos\nbad,0\n",
+            r"labels mix integers and strings \(data row 1 \(header not counted\): 'pos', data row 2 .*: 0\); a label",
+        ),
     ],
 )
 def test_bad_rows_name_the_file_and_the_row(tmp_path, name, content, expected):
@@ -308,20 +338,28 @@ def test_csv_and_jsonl_with_a_byte_order_mark_are_read(tmp_path, splits):
     assert noncanonical_splits(loaded) == []  # the same texts in other files are still the canonical data
 
 
-def test_every_split_must_hold_both_labels(tmp_path, polarity_folder):
+def test_every_split_must_hold_two_classes(tmp_path, polarity_folder):
     positive = pd.DataFrame({"text": [f"good film {i}" for i in range(6)], "label": [1] * 6})
     _write_splits(tmp_path / "one", {"train": positive, "validation": GOOD, "test": GOOD})
-    with pytest.raises(DataSourceError, match=r"the train split holds only label 1 \(pos\) in its 6 rows; every split"):
+    with pytest.raises(DataSourceError) as caught:
         load_splits(str(tmp_path / "one"))
+    assert str(caught.value) == (
+        f"data {str(tmp_path / 'one')!r}: the train split holds only label 1 in its 6 rows; every split needs two "
+        "classes or more, the training split all 2"
+    )
     _write_splits(tmp_path / "two", {"train": GOOD, "validation": GOOD, "test": positive.assign(label=0)})
-    with pytest.raises(DataSourceError, match=r"the test split holds only label 0 \(neg\) in its 6 rows"):
+    with pytest.raises(DataSourceError, match=r"the test split holds only label 0 in its 6 rows; every split"):
         load_splits(str(tmp_path / "two"))
+    named = pd.DataFrame({"text": [f"fine film {i}" for i in range(4)], "label": ["pos"] * 4})
+    _write_splits(tmp_path / "three", {"train": GOOD.assign(label=["pos", "neg"]), "validation": named, "test": named})
+    with pytest.raises(DataSourceError, match=r"the validation split holds only label 1 \(pos\) in its 4 rows"):
+        load_splits(str(tmp_path / "three"))
     # one line per rt-polarity file: 80/10/10 cuts leave validation and test empty
     folder = tmp_path / "tiny"
     folder.mkdir()
     for name in ("rt-polarity.pos", "rt-polarity.neg"):
         (folder / name).write_bytes((polarity_folder / name).read_bytes().splitlines(keepends=True)[0])
-    with pytest.raises(DataSourceError, match="the validation split has no rows; every split needs both"):
+    with pytest.raises(DataSourceError, match="the validation split has no rows; every split needs two classes"):
         load_splits(str(folder))
 
 
@@ -420,3 +458,242 @@ def test_polarity_files_decode_as_their_bytes_say(tmp_path, polarity_folder):
     assert load_data(str(tmp_path / "utf-8")).encoding == "rt-polarity.pos: utf-8, rt-polarity.neg: latin-1"
     # the Cornell files are not valid UTF-8: Latin-1, as the hub reads them (their split hashes are pinned above)
     assert load_data(str(polarity_folder)).encoding == "latin-1"
+
+
+# ---- any single-label task: K classes, named columns, string labels, carved validation ----
+
+
+def _rows(labels, prefix):
+    """A frame of distinct texts (`prefix` keeps splits from sharing any) with `labels`."""
+    return pd.DataFrame({"text": [f"{prefix} sentence {i}" for i in range(len(labels))], "label": labels})
+
+
+def _task(folder, train, test, validation=None, ext="csv", columns=("text", "label")):
+    """A split-file folder of `ext` files; `columns` renames text and label."""
+    folder.mkdir()
+    frames = {"train": train, "test": test} | ({"validation": validation} if validation is not None else {})
+    for name, frame in frames.items():
+        frame = frame.rename(columns=dict(zip(("text", "label"), columns, strict=True)))
+        if ext == "csv":
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        elif ext == "parquet":
+            frame.to_parquet(folder / f"{name}.parquet")
+        else:
+            frame.to_json(folder / f"{name}.jsonl", orient="records", lines=True, force_ascii=False)
+    return folder
+
+
+def test_three_integer_classes_load_with_their_ids_as_names(tmp_path):
+    folder = _task(tmp_path / "d", _rows([0, 1, 2] * 4, "tr"), _rows([2, 0, 1], "te"), _rows([1, 2], "va"))
+    loaded = load_data(str(folder))
+    assert loaded.label_names == ("0", "1", "2") and loaded.carved_validation is None
+    assert loaded.splits["train"]["label"][:] == [0, 1, 2] * 4 and loaded.splits["test"]["label"][:] == [2, 0, 1]
+    assert loaded.splits["train"].features == Features(
+        {"text": Value("string"), "label": ClassLabel(names=["0", "1", "2"])}
+    )
+    stats = split_stats(loaded.splits)
+    assert stats[0] == {"split": "train", "rows": 12, "n:0": 4, "n:1": 4, "n:2": 4, "rarest_share": 4 / 12}
+    # a plain source string is DataSpec(source=that)
+    assert split_hash(load_data(DataSpec(source=str(folder))).splits["test"]) == split_hash(loaded.splits["test"])
+
+
+def test_string_labels_are_names_with_ids_in_sorted_order(tmp_path):
+    names = ["pos", "neg", "Neutral", "10", "9"]  # code-point order: '10' < '9' < 'Neutral' < 'neg' < 'pos'
+    folder = _task(
+        tmp_path / "d", _rows(names * 2, "tr"), _rows(["neg", "9"], "te"), _rows(["pos", "10"], "va"), "jsonl"
+    )
+    loaded = load_data(str(folder))
+    assert loaded.label_names == ("10", "9", "Neutral", "neg", "pos")
+    assert loaded.splits["train"]["label"][:5] == [4, 3, 2, 0, 1] and loaded.splits["test"]["label"][:] == [3, 1]
+    assert loaded.splits["validation"].features["label"].names == ["10", "9", "Neutral", "neg", "pos"]
+    # the classes are the training split's: an evaluation label it lacks is named with its split
+    (folder / "test.jsonl").write_text(
+        _jsonl({"text": "te 0", "label": "neg"}, {"text": "te 1", "label": "mixed"}).decode()
+    )
+    with pytest.raises(DataSourceError) as caught:
+        load_data(str(folder))
+    assert str(caught.value) == (
+        f"split file {str(folder / 'test.jsonl')!r}, line 2: label 'mixed' is not a class of the training split "
+        "(names '10', '9', 'Neutral', 'neg', 'pos'); the test split may hold only the training split's classes"
+    )
+
+
+@pytest.mark.parametrize("ext", ["csv", "jsonl", "parquet"])
+def test_other_column_names_are_read_by_name(tmp_path, ext):
+    columns = ("sentence", "y")
+    folder = _task(
+        tmp_path / "d", _rows(["b", "a"] * 3, "tr"), _rows(["a", "b"], "te"), _rows(["a", "b"], "va"), ext, columns
+    )
+    loaded = load_data(DataSpec(source=str(folder), text_column="sentence", label_column="y"))
+    assert loaded.splits["train"].column_names == ["text", "label"]
+    assert loaded.splits["train"]["text"][0] == "tr sentence 0" and loaded.splits["train"]["label"][:2] == [1, 0]
+    with pytest.raises(DataSourceError) as caught:
+        load_data(str(folder))
+    assert str(caught.value) == (
+        f"split file {str(folder / f'train.{ext}')!r} lacks column(s) ['text', 'label']; it has ['sentence', 'y']: "
+        "set --rtsent-text-column to its text column and --rtsent-label-column to its label column"
+    )
+    with pytest.raises(
+        DataSourceError, match=r"lacks column\(s\) \['label'\]; it has \['sentence', 'y'\]: set --rtsent-label"
+    ):
+        load_data(DataSpec(source=str(folder), text_column="sentence"))
+
+
+def test_data_spec_refuses_bad_column_names_and_is_a_cache_key():
+    assert DataSpec() == DataSpec(source="cornell-movie-review-data/rotten_tomatoes", text_column="text")
+    assert len({DataSpec(), DataSpec(), DataSpec(config_name="x")}) == 2  # hashable, by value
+    for kwargs, message in [
+        ({"text_column": ""}, r"DataSpec text_column='' \(--rtsent-text-column\) must be a non-empty string"),
+        ({"label_column": 3}, r"DataSpec label_column=3 \(--rtsent-label-column\) must be a non-empty string"),
+        ({"text_column": "s", "label_column": "s"}, "text_column and label_column are both 's'"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            DataSpec(**kwargs)
+    with pytest.raises(TypeError):
+        DataSpec("rt-polarity")  # keyword-only
+
+
+def test_integer_ids_must_all_occur_in_training(tmp_path):
+    folder = _task(tmp_path / "d", _rows([0, 2, 3, 0, 2, 3], "tr"), _rows([0, 2], "te"), _rows([3, 0], "va"))
+    with pytest.raises(DataSourceError) as caught:
+        load_data(str(folder))
+    assert str(caught.value) == (
+        f"data {str(folder)!r}: label 1 never occurs in the training split, whose largest label is 3 (1 id(s) "
+        "missing); integer labels must be the ids 0..K-1 of K classes, every one of them in the training split"
+    )
+
+
+def test_unlabeled_test_splits_are_refused(tmp_path):
+    train, validation = _rows([0, 1] * 3, "tr"), _rows([0, 1], "va")
+    glue = _task(tmp_path / "glue", train, _rows([-1, -1, -1], "te"), validation, "jsonl")
+    with pytest.raises(DataSourceError) as caught:
+        load_data(str(glue))
+    assert str(caught.value) == (
+        f"split file {str(glue / 'test.jsonl')!r}: every label is -1 (3 rows): the test split has no labels, but it "
+        "is the held-out judge of every method and needs them: give a labelled test split"
+    )
+    blank = _task(tmp_path / "blank", train, _rows([None, None], "te"), validation, "csv")
+    assert (blank / "test.csv").read_text().splitlines()[1] == "te sentence 0,"
+    with pytest.raises(DataSourceError, match=r"test.csv': every label is null \(2 rows\): the test split has no lab"):
+        load_data(str(blank))
+    # a -1 among labels is a bad row, named
+    some = _task(tmp_path / "some", train, _rows([0, -1, 1], "te"), validation, "jsonl")
+    with pytest.raises(DataSourceError, match=r"test.jsonl', line 2: label -1 is negative; labels must be class ids"):
+        load_data(str(some))
+
+
+def test_validation_is_carved_from_train_when_missing(tmp_path):
+    labels = [0] * 30 + [1] * 20 + [2] * 10  # ordered by class, as the Cornell files are
+    folder = _task(tmp_path / "d", _rows(labels, "tr"), _rows([0, 1, 2], "te"))
+    first, again = load_data(str(folder)), load_data(str(folder))
+    size = round(CARVED_VALIDATION_SHARE * 60)
+    assert first.carved_validation == size == 6
+    assert (len(first.splits["train"]), len(first.splits["validation"])) == (54, 6)
+    for name in ("train", "validation"):  # the same rows every load (seed 0)
+        assert split_hash(first.splits[name]) == split_hash(again.splits[name])
+    assert sorted(first.splits["validation"]["label"]) == [0, 0, 0, 1, 1, 2]  # stratified: 30/20/10 in 6 rows
+    kept, carved = first.splits["train"]["text"][:], first.splits["validation"]["text"][:]
+    assert not set(kept) & set(carved) and sorted(kept + carved) == sorted(_rows(labels, "tr")["text"])
+    position = {text: i for i, text in enumerate(_rows(labels, "tr")["text"])}
+    assert [position[t] for t in kept] == sorted(position[t] for t in kept)  # original row order kept
+    assert [position[t] for t in carved] == sorted(position[t] for t in carved)
+    assert first.duplicates["train-validation"] == 0
+
+
+def test_a_train_split_too_small_to_carve_from_is_refused(tmp_path):
+    folder = _task(tmp_path / "d", _rows([0] * 20 + [1], "tr"), _rows([0, 1], "te"))
+    with pytest.raises(DataSourceError) as caught:
+        load_data(str(folder))
+    assert str(caught.value) == (
+        f"data {str(folder)!r} has no validation split and its training split is too small to carve one: 10% of "
+        "its 21 rows is 2, for 2 classes, and class 1 has 1 row(s); a stratified carve needs 2 rows of every class "
+        "and a row per class on each side: add a validation split"
+    )
+    tiny = _task(tmp_path / "tiny", _rows([0, 0, 1, 1], "tr"), _rows([0, 1], "te"))
+    with pytest.raises(DataSourceError, match="10% of its 4 rows is 0, for 2 classes"):
+        load_data(str(tiny))
+
+
+def _hub(monkeypatch, dataset):
+    """datasets.load_dataset returning `dataset`; the (path, config) it was called with are recorded."""
+    import datasets
+
+    calls = []
+
+    def load_dataset(path, name=None, *args, **kwargs):
+        calls.append((path, name))
+        return dataset
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    return calls
+
+
+def test_hub_class_label_names_config_and_carved_validation(monkeypatch):
+    names = ["negative", "neutral", "positive"]
+    features = Features({"sentence": Value("string"), "idx": Value("int32"), "y": ClassLabel(names=names)})
+
+    def split(labels, prefix):
+        texts = [f"{prefix} {i}" for i in range(len(labels))]
+        return Dataset.from_dict({"sentence": texts, "idx": list(range(len(labels))), "y": labels}, features=features)
+
+    calls = _hub(monkeypatch, DatasetDict({"train": split([0, 1, 2] * 10, "tr"), "test": split([2, 1, 0], "te")}))
+    spec = DataSpec(source="someone/tweets", text_column="sentence", label_column="y", config_name="sentiment")
+    loaded = load_data(spec)
+    assert calls == [("someone/tweets", "sentiment")]
+    assert loaded.label_names == ("negative", "neutral", "positive") and loaded.encoding is None
+    assert loaded.carved_validation == 3 and sorted(loaded.splits["validation"]["label"]) == [0, 1, 2]
+    assert loaded.splits["test"].features["label"].names == names and loaded.splits["test"]["label"][:] == [2, 1, 0]
+    with pytest.raises(DataSourceError) as caught:
+        load_data(DataSpec(source="someone/tweets", config_name="sentiment"))
+    assert str(caught.value) == (
+        "hub dataset 'someone/tweets' (configuration 'sentiment') train split lacks column(s) ['text', 'label']; "
+        "it has ['sentence', 'idx', 'y']: set --rtsent-text-column to its text column and --rtsent-label-column to "
+        "its label column"
+    )
+    # GLUE's test splits: every label -1
+    _hub(monkeypatch, DatasetDict({"train": split([0, 1, 2] * 10, "tr"), "test": split([-1, -1], "te")}))
+    with pytest.raises(DataSourceError, match=r"hub dataset 'someone/tweets' \(configuration 'sentiment'\), test "):
+        load_data(spec)
+    _hub(monkeypatch, DatasetDict({"train": split([0, 1, 2] * 10, "tr")}))
+    with pytest.raises(DataSourceError, match=r"lacks split\(s\) \['test'\]; it has \['train'\]"):
+        load_data(spec)
+
+
+def test_a_folder_refuses_options_it_cannot_use(tmp_path, polarity_folder):
+    with pytest.raises(DataSourceError, match=r"is a folder; a configuration name \('sst2', --rtsent-data-config\)"):
+        load_data(DataSpec(source=str(polarity_folder), config_name="sst2"))
+    with pytest.raises(DataSourceError, match="holds rt-polarity files, which have no columns; --rtsent-text-column"):
+        load_data(DataSpec(source=PACKAGED_DATA, text_column="sentence"))
+
+
+def test_packaged_data_keeps_its_names_and_hashes():
+    loaded = load_data(PACKAGED_DATA)
+    assert loaded.label_names == ("neg", "pos") and loaded.carved_validation is None
+    assert {name: split_hash(loaded.splits[name]) for name in PINNED} == PINNED
+    assert loaded.splits["test"].features["label"].names == ["neg", "pos"]
+    assert load_data(DataSpec(source=PACKAGED_DATA)).label_names == ("neg", "pos")
+
+
+@pytest.mark.parametrize("counts", [(2, 2, 2), (2, 3, 9), (5, 2, 30), (3, 3, 3, 20), (4, 7, 2, 2)])
+def test_stratified_range_holds_every_class_for_k_classes(counts):
+    labels = [label for label, count in enumerate(counts) for _ in range(count)]
+    split = Dataset.from_dict({"text": [f"t{i}" for i in range(len(labels))], "label": labels})
+    valid = stratified_range(labels)
+    for n in range(1, len(labels)):
+        if valid and valid[0] <= n <= valid[1]:
+            for seed in range(4):
+                assert set(stratified_sample(split, n, seed=seed)["label"]) == set(range(len(counts))), (n, seed)
+            continue
+        with pytest.raises(DataSourceError, match=f"max_train_samples={n} is out of range"):
+            stratified_sample(split, n, seed=0)
+        if valid and n < valid[0]:  # below the range, some seed misses a class (or scikit-learn refuses)
+            drawn = classes_drawn(labels, n, seeds=40)
+            assert None in drawn or min(drawn) < len(counts), (n, drawn)
+    names = Dataset.from_dict(
+        {"text": ["a", "b", "c"], "label": [0, 1, 2]},
+        features=Features({"text": Value("string"), "label": ClassLabel(names=["x", "y", "z"])}),
+    )
+    with pytest.raises(
+        DataSourceError, match=r"has 3 rows \(1 x, 1 y, 1 z\) and a stratified draw can keep only all 3"
+    ):
+        stratified_sample(names, 2, seed=0)

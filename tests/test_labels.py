@@ -100,3 +100,31 @@ def test_a_record_with_a_bad_string_names_the_field_and_k_class_records_pass():
     assert check_record(short) == f"test_predictions has {n - 1} examples, test_labels {n}"
     curve = {**record, "curve": [{"epoch": 1, "val_predictions": "2z"}]}
     assert check_record(curve).startswith("curve[0].val_predictions has 'z' at example 1")
+
+
+def test_a_record_states_its_classes_and_they_bound_its_labels():
+    """label_names, f1_average, per-class recall and validation_carved are checked with the labels they
+    describe; an old record (no label_names) is a binary task and still passes."""
+    record = {k: v for k, v in COMMITTED[0].items() if k != "curve"}
+    assert "label_names" not in record and check_record(record) is None
+    n = len(decode_labels(record["test_labels"]))
+    three = {
+        **record,
+        "label_names": ["mixed", "negative", "positive"],
+        "f1_average": "macro",
+        "test_labels": encode_labels([2] * n),
+        "test_recall_per_class": [0.0, 0.5, 1.0],
+        "validation_carved": 853,
+    }
+    assert check_record(three) is None
+    assert check_record({**three, "test_predictions": encode_labels([3] * n)}) == (
+        "test_predictions holds class 3, but label_names has 3 classes"
+    )
+    assert check_record({**three, "label_names": ["a", "a", "b"]}).startswith("label_names=")
+    assert check_record({**three, "label_names": ["only"]}).startswith("label_names=")
+    assert check_record({**three, "f1_average": "micro"}).startswith("f1_average='micro' is not one of binary, macro")
+    assert check_record({**three, "test_recall_per_class": [0.5, 1.0]}) == (
+        "test_recall_per_class has 2 values for 3 classes (label_names)"
+    )
+    assert check_record({**three, "test_recall_per_class": [0.5, 1.0, 1.5]}).startswith("test_recall_per_class=")
+    assert check_record({**three, "validation_carved": 0}).startswith("validation_carved=0 is not a positive")

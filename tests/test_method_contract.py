@@ -236,7 +236,10 @@ def test_parameter_counts_on_distilbert(name, params, trainable):
 
 def text_task(texts: dict[str, list[str]], labels: dict[str, list[int]]) -> SimpleNamespace:
     """What the bag-of-words methods read of a task: sentences and labels per split."""
-    return SimpleNamespace(texts=lambda split: texts[split], labels=lambda split: np.asarray(labels[split]))
+    train = np.asarray(labels["train"])
+    return SimpleNamespace(
+        texts=lambda split: texts[split], labels=lambda split: np.asarray(labels[split]), num_labels=train.max() + 1
+    )
 
 
 def test_nbsvm_follows_wang_and_manning():
@@ -250,17 +253,35 @@ def test_nbsvm_follows_wang_and_manning():
     p, q = 1 + counts[labels == 1].sum(0), 1 + counts[labels == 0].sum(0)
     good = vocabulary["good"]
     assert p[good] == 3 and q[good] == 1
-    assert np.isclose(model.r_[good], np.log((3 / p.sum()) / (1 / q.sum())))
-    assert model.r_[good] > 0 > model.r_[vocabulary["bad"]]
+    assert model.r_.shape == (1, len(vocabulary))  # one scorer, class 1's, for a binary task
+    (r,) = model.r_
+    assert np.isclose(r[good], np.log((3 / p.sum()) / (1 / q.sum())))
+    assert r[good] > 0 > r[vocabulary["bad"]]
     assert list(model.predict(task, "test")[:2]) == [1, 0]
     # β = 1 is the SVM's own weights on the scaled features: the same as LinearSVC on r ∘ f̂
     plain = NBSVM(recipe=Recipe(), precision="fp32", seed=0, beta=1.0).fit(task)
-    svm = LinearSVC(C=1.0, random_state=0, max_iter=10_000).fit(counts * plain.r_, labels)
-    assert np.allclose(plain.coef_, svm.coef_.ravel())
+    svm = LinearSVC(C=1.0, random_state=0, max_iter=10_000).fit(counts * plain.r_[0], labels)
+    assert np.allclose(plain.coef_[0], svm.coef_.ravel())
     # β < 1 pulls every weight towards the mean magnitude w̄ = ‖w‖₁ / |V|
     mean = np.abs(plain.coef_).mean()
     assert np.allclose(model.coef_, 0.75 * mean + 0.25 * plain.coef_)
     assert model.parameter_counts_ == (len(vocabulary) + 1, 2 * len(vocabulary) + 1)
+
+
+def test_nbsvm_scores_each_of_k_classes_against_the_rest():
+    """K > 2: one NB-SVM per class, its r from that class against all others; the highest score wins."""
+    train = ["good fun", "good film", "bad film", "dull bad", "ok plot", "plain ok"]
+    task = text_task({"train": train, "test": ["good fun", "dull bad", "ok ok"]}, {"train": [2, 2, 0, 0, 1, 1]})
+    model = NBSVM(recipe=Recipe(), precision="fp32", seed=0).fit(task)
+    vocabulary = model.vectorizer_.vocabulary_
+    counts = model.vectorizer_.transform(train).toarray()
+    labels = np.array([2, 2, 0, 0, 1, 1])
+    assert model.r_.shape == model.coef_.shape == (3, len(vocabulary)) and model.intercept_.shape == (3,)
+    for label in range(3):  # class c's ratios: c's counts against the other classes'
+        p, q = 1 + counts[labels == label].sum(0), 1 + counts[labels != label].sum(0)
+        assert np.allclose(model.r_[label], np.log((p / p.sum()) / (q / q.sum())))
+    assert list(model.predict(task, "test")) == [2, 0, 1]
+    assert model.parameter_counts_ == (3 * (len(vocabulary) + 1), 3 * (2 * len(vocabulary) + 1))
 
 
 def test_tfidf_counts_its_vocabulary():

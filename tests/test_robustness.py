@@ -74,7 +74,8 @@ def _bad_data(folder):
         ),
         (
             b"".join(b'{"text": "great %d", "label": 1}\n' % i for i in range(6)),
-            "the train split holds only label 1 (pos) in its 6 rows; every split needs both 0 (neg) and 1 (pos)",
+            "the train split holds only label 1 in its 6 rows; every split needs two classes or more, the training "
+            "split all 2",
         ),
     ],
 )

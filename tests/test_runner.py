@@ -76,8 +76,11 @@ def test_each_method_records_everything(polarity_folder, workbench, method, lr):
 
 
 def test_same_seed_same_metrics_and_predictions(polarity_folder):
+    # serving off: its figures are timings, and its label check is tested in tests/test_serving.py
     runs = [
-        run_case(smoke_config(polarity_folder, "lora", 1e-3), workbench=Workbench(device=pick_device())).record
+        run_case(
+            smoke_config(polarity_folder, "lora", 1e-3), workbench=Workbench(device=pick_device()), serving="off"
+        ).record
         for _ in range(2)
     ]
 
@@ -90,7 +93,7 @@ def test_same_seed_same_metrics_and_predictions(polarity_folder):
 
     assert measured(runs[0]) == measured(runs[1])
     other = run_case(
-        smoke_config(polarity_folder, "lora", 1e-3, seed=1), workbench=Workbench(device=pick_device())
+        smoke_config(polarity_folder, "lora", 1e-3, seed=1), workbench=Workbench(device=pick_device()), serving="off"
     ).record
     assert other["train_info"]["final_loss"] != runs[0]["train_info"]["final_loss"]
 
@@ -123,11 +126,12 @@ def test_out_of_memory_is_recorded_with_batch_size(polarity_folder, workbench, m
 
 def test_below_floor_names_value_floor_and_gap(polarity_folder, workbench):
     config = smoke_config(polarity_folder, model="random:tiny-bert", floor=0.99)
-    result = run_case(config, workbench=workbench)
+    result = run_case(config, workbench=workbench, serving="off")  # the verdict comes before serving
     assert result.status == "passed"  # random weights carry no floor
     result = run_case(
         smoke_config(polarity_folder, model="minilm-l6", method="svm", lr=None, floor=0.99, max_train=200),
         workbench=workbench,
+        serving="off",
     )
     assert result.status == "below_floor"
     assert f"val accuracy {result.record['val_accuracy']:.4f} < floor 0.9900 (gap" in result.message

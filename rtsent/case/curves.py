@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, f1_score
 
+from rtsent.case.scoring import split_scores
 from rtsent.engine.callbacks import Callback
 from rtsent.engine.devices import synchronize
 from rtsent.schema.records import encode_labels
@@ -28,15 +28,22 @@ class LearningCurve(Callback):
     """After each epoch (a fractional last one included): accuracy, F1 and predictions on validation and test.
 
     `predict(split)` gives the labels the method predicts now, shape (rows,); `labels` the true ones per
-    split. `started` is the `time.perf_counter()` at which the training window opened: each point's
-    `train_time_s` is the training time up to it, this curve's evaluations excluded.
+    split, of `num_labels` classes (rtsent.case.scoring). `started` is the `time.perf_counter()` at which
+    the training window opened: each point's `train_time_s` is the training time up to it, this curve's
+    evaluations excluded.
     """
 
     def __init__(
-        self, predict: Callable[[str], np.ndarray], labels: dict[str, np.ndarray], *, device: torch.device
+        self,
+        predict: Callable[[str], np.ndarray],
+        labels: dict[str, np.ndarray],
+        *,
+        num_labels: int,
+        device: torch.device,
     ) -> None:
         self.predict = predict
         self.labels = labels
+        self.num_labels = num_labels
         self.device = device
         self.started = time.perf_counter()
         self.points: list[dict[str, Any]] = []
@@ -67,9 +74,8 @@ class LearningCurve(Callback):
         predictions = {}
         for split, prefix in SPLIT_PREFIX.items():
             predictions[split] = np.asarray(self.predict(split))
-            labels = self.labels[split]
-            point[f"{prefix}_accuracy"] = float(accuracy_score(labels, predictions[split]))
-            point[f"{prefix}_f1"] = float(f1_score(labels, predictions[split]))
+            scores = split_scores(self.labels[split], predictions[split], num_labels=self.num_labels)
+            point[f"{prefix}_accuracy"], point[f"{prefix}_f1"] = scores["accuracy"], scores["f1"]
             point[f"{prefix}_predictions"] = encode_labels(predictions[split])
         model.train(was_training)
         synchronize(self.device)

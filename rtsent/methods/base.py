@@ -12,6 +12,7 @@ from typing import Protocol, Self
 
 import numpy as np
 
+from rtsent.engine.backbones import Backbone
 from rtsent.engine.callbacks import Callback
 from rtsent.engine.workbench import Task
 
@@ -66,3 +67,7 @@ class Method(Protocol):
     def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self: ...
 
     def predict(self, task: Task, split: str) -> np.ndarray: ...
+
+    def check_backbone(self, backbone: Backbone) -> None:
+        """Raise `rtsent.engine.backbones.BackboneSourceError` (one line) when this method, with these
+        hyperparameters, cannot run on `backbone`'s architecture: called once at session start."""

@@ -65,6 +65,10 @@ class SequenceClassifier:
     def build_model(self, backbone: Backbone) -> nn.Module:
         raise NotImplementedError
 
+    def check_backbone(self, backbone: Backbone) -> None:
+        """Any sequence classifier transformers builds trains in full; subclasses that adapt named
+        modules refuse an architecture they have no names for (`BackboneSourceError`, one line)."""
+
     def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
         fit_classifier(self, self.build_model(task.backbone), task, callbacks=callbacks)
         return self

@@ -16,7 +16,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from rtsent.engine.backbones import count_parameters, freeze_encoder, parameters_in_memory, vector_head
+from rtsent.engine.backbones import (
+    VECTOR_HEAD_TYPES,
+    Backbone,
+    BackboneSourceError,
+    count_parameters,
+    freeze_encoder,
+    parameters_in_memory,
+    vector_head,
+)
 from rtsent.engine.callbacks import Callback, as_callback
 from rtsent.engine.devices import autocast
 from rtsent.engine.recipe import Recipe
@@ -33,6 +41,15 @@ class FrozenHead:
         self.precision = precision
         self.seed = seed
         self.lr = lr
+
+    def check_backbone(self, backbone: Backbone) -> None:
+        """`BackboneSourceError` for an architecture whose head `vector_head` cannot feed a pooled vector."""
+        if backbone.model_type not in VECTOR_HEAD_TYPES:
+            raise BackboneSourceError(
+                f"model {backbone.source!r} is a {backbone.model_type!r}: rtsent.engine.backbones.vector_head does not "
+                f"know how its head reads the encoder (known: {', '.join(VECTOR_HEAD_TYPES)}); leave head out "
+                f"(--rtsent-methods) or use svm for frozen features"
+            )
 
     def _features(self, task: Task, split: str) -> torch.Tensor:
         return torch.from_numpy(

@@ -10,7 +10,7 @@ from torch import nn
 
 from rtsent.engine.backbones import Backbone
 from rtsent.engine.recipe import Recipe
-from rtsent.methods.adapters import IA3_TARGETS, build_peft_model
+from rtsent.methods.adapters import IA3_TARGETS, build_peft_model, check_targets
 from rtsent.methods.finetune import SequenceClassifier
 
 
@@ -22,6 +22,10 @@ class IA3(SequenceClassifier):
         self.precision = precision
         self.seed = seed
         self.lr = lr
+
+    def check_backbone(self, backbone: Backbone) -> None:
+        """`BackboneSourceError` for an architecture outside IA3_TARGETS."""
+        check_targets(backbone, "ia3", "ia3")
 
     def build_model(self, backbone: Backbone) -> nn.Module:
         """The classifier as trained: IA³ vectors (initialised to 1: the model unchanged) and the head."""

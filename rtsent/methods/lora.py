@@ -11,7 +11,7 @@ from torch import nn
 
 from rtsent.engine.backbones import Backbone
 from rtsent.engine.recipe import Recipe
-from rtsent.methods.adapters import TargetSet, build_peft_model, lora_target_modules
+from rtsent.methods.adapters import TargetSet, build_peft_model, check_targets, lora_target_modules
 from rtsent.methods.finetune import SequenceClassifier
 from rtsent.schema.ranges import POSITIVE, POSITIVE_INT, Constraint, Interval
 
@@ -47,6 +47,10 @@ class LoRA(SequenceClassifier):
         self.lora_alpha = lora_alpha
         self.lora_dropout = lora_dropout
         self.target_modules = target_modules  # a target set: rtsent.methods.adapters.TARGET_SETS
+
+    def check_backbone(self, backbone: Backbone) -> None:
+        """`BackboneSourceError` when the architecture has no modules for `target_modules`."""
+        check_targets(backbone, "dora" if self.use_dora else "lora", self.target_modules)
 
     def build_model(self, backbone: Backbone) -> nn.Module:
         """The classifier as trained: the backbone with adapters, its head trainable, nothing trained yet."""

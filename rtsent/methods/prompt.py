@@ -61,7 +61,8 @@ class PromptTuning(SequenceClassifier):
             num_virtual_tokens=self.num_virtual_tokens,
             prompt_tuning_init=self.prompt_tuning_init,
             # peft reads these from the config under BERT's names; DistilBERT names them dim/n_layers/n_heads
-            token_dim=config.hidden_size,
+            # the virtual tokens join the word embeddings: ALBERT's and ELECTRA's are narrower than hidden
+            token_dim=getattr(config, "embedding_size", None) or config.hidden_size,
             num_layers=config.num_hidden_layers,
             num_attention_heads=config.num_attention_heads,
             num_transformer_submodules=1,  # an encoder

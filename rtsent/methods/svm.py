@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
+from rtsent.engine.backbones import Backbone
 from rtsent.engine.callbacks import Callback
 from rtsent.engine.recipe import Recipe
 from rtsent.engine.workbench import Task
@@ -45,6 +46,9 @@ class FrozenSVM:
         return task.features(
             split, pooling=self.recipe.pooling, precision=self.precision, batch_size=self.recipe.eval_batch_size
         ).values
+
+    def check_backbone(self, backbone: Backbone) -> None:
+        """Nothing to refuse: pooled frozen features: every architecture's encoder gives them."""
 
     def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
         """LinearSVC on the frozen features; `callbacks` hear nothing here: no gradient steps."""

@@ -17,6 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
+from rtsent.engine.backbones import Backbone
 from rtsent.engine.callbacks import Callback
 from rtsent.engine.recipe import Recipe
 from rtsent.engine.workbench import Task
@@ -52,6 +53,9 @@ class TfidfLogistic:
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.sublinear_tf = sublinear_tf
+
+    def check_backbone(self, backbone: Backbone) -> None:
+        """Nothing to refuse: no transformer: the sentences' words."""
 
     def fit(self, task: Task, *, callbacks: Sequence[Callback] = ()) -> Self:
         """Vectorize the training sentences and fit; `callbacks` hear nothing: no gradient steps."""

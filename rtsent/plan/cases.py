@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rtsent.data.sources import DataSpec
 from rtsent.engine.devices import resolve_precision
 from rtsent.engine.recipe import Recipe
 from rtsent.methods import TAKES_LR, check_params, get_method
@@ -24,14 +25,18 @@ class CaseConfig:
     precision: str
     seed: int
     model: str
-    data: str
+    data: DataSpec  # the source and the columns read from it
     max_train: int | None
     recipe: Recipe
     floor: float | None = None  # minimum validation accuracy; None: no gate
     params: tuple[tuple[str, Any], ...] = ()  # method hyperparameters: keyword arguments of its __init__
     swept: tuple[tuple[str, Any], ...] = ()  # (key, value) a sweep set besides lr, in the sweep file's order
+    # the query/value module names LoRA/DoRA adapt instead of the architecture's (--rtsent-target-modules)
+    lora_targets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.data, str):  # a source alone: its `text` and `label` columns
+            object.__setattr__(self, "data", DataSpec(source=self.data))
         get_method(self.method)  # raises, listing the valid names
         # the learning rate and the hyperparameters in their declared ranges: a grid row's, a sweep's
         check_params(self.method, {**({"lr": self.lr} if self.method in TAKES_LR else {}), **dict(self.params)})
@@ -67,12 +72,13 @@ def build_grid(
     precisions: list[str],
     seeds: list[int],
     model: str,
-    data: str,
+    data: DataSpec | str,
     max_train: int | None,
     floors: dict[str, float],
     device: Any,
     sweep: dict[str, list[Any]],
     sweep_exact: bool = False,
+    lora_targets: tuple[str, ...] = (),
 ) -> list[CaseConfig]:
     """Every case's `CaseConfig`: the profile's grid, each swept method's entries replaced by its sweep's
     configurations (`sweep`: method -> SweepPoints, rtsent.plan.sweeps; `sweep_exact`: each point one
@@ -110,6 +116,7 @@ def build_grid(
                         recipe=recipe if point is None else point.recipe(recipe),
                         params=_merged(entry.params, () if point is None else point.params),
                         swept=_merged(entry.params, () if point is None else point.swept),
+                        lora_targets=lora_targets,
                     )
                     cases.append(replace(config, floor=floor_for(floors, config.row)))
     unique = list(dict.fromkeys(cases))  # a sweep value equal to a grid row's own setting: one case

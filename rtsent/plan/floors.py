@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rtsent.methods import METHODS
 from rtsent.schema.caseid import CaseId, method_of
-from rtsent.schema.records import STATUS_WITH_METRICS
+from rtsent.schema.records import STATUS_WITH_METRICS, decode_labels
 
 FLOORS_DIR = Path(__file__).parent / "floors"
 
@@ -54,24 +54,28 @@ def floor_for(floors: dict[str, float], row: str) -> float | None:
 
 def suggest_floors(records: list[dict], *, validation_size: int = 1066) -> str:
     """Floors TOML from measured records: per row, the lowest seed's val accuracy minus two standard
-    errors of an accuracy on the validation split (2·sqrt(p(1-p)/n): ~2.5 points at p=0.8, n=1,066)."""
+    errors of an accuracy on the validation split (2·sqrt(p(1-p)/n): ~2.5 points at p=0.8, n=1,066).
+    n is the records' own validation size (their `val_labels`), `validation_size` for records without them."""
     import math
 
     rows: dict[str, list[tuple[int, float]]] = {}
+    sizes: dict[str, int] = {}
     for record in records:
         if record.get("status") in STATUS_WITH_METRICS and record.get("accuracy_meaningful", True):
             setting = CaseId.parse_row(record["row"]).setting
             rows.setdefault(setting, []).append((record["seed"], record["val_accuracy"]))
+            labels = record.get("val_labels")
+            sizes[setting] = len(decode_labels(labels, "val_labels")) if labels else validation_size
     lines = []
     for key, measured in rows.items():
         low = min(value for _, value in measured)
-        margin = 2 * math.sqrt(low * (1 - low) / validation_size)
+        margin = 2 * math.sqrt(low * (1 - low) / sizes[key])
         seeds = ", ".join(f"{value:.4f}" for _, value in sorted(measured))
         lines += [
             f"[{key}]",
             f"val_accuracy = {math.floor((low - margin) * 1000) / 1000:.3f}",
             f"measured_val_accuracy = [{seeds}]  # seeds {sorted(s for s, _ in measured)}",
-            f"margin = {margin:.4f}  # 2 standard errors at the lowest seed's accuracy",
+            f"margin = {margin:.4f}  # 2 standard errors at the lowest seed's accuracy, n = {sizes[key]}",
             "",
         ]
     return "\n".join(lines)

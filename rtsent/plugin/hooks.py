@@ -186,20 +186,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         session = _session(config)
         session.open()
         other = session.workbench.noncanonical_splits(session.data)
-        if other:  # not an error: any two-label data can be benchmarked, but not compared with published figures
+        if other:  # not an error: any labelled data can be benchmarked, but not compared with published figures
             differ = f"{', '.join(other)} split{'s differ' if len(other) > 1 else ' differs'}"
             _warn(
                 config,
-                f"rtsent: warning: data {session.data!r} are not the canonical Rotten Tomatoes splits ({differ} "
+                f"rtsent: warning: data {session.data.source!r} are not the canonical Rotten Tomatoes splits ({differ} "
                 f"from rtsent.data.sources.CANONICAL_SPLIT_HASHES); results are marked as other data "
                 "(data_canonical: false)",
             )
-        shared = {pair: n for pair, n in session.workbench.data_facts(session.data).duplicates.items() if n}
+        facts = session.workbench.data_facts(session.data)
+        if facts.carved_validation is not None:  # said at the start and flagged in every record and the report
+            _warn(
+                config,
+                f"rtsent: data {session.data.source!r} have no validation split: {facts.carved_validation} rows carved "
+                f"from train (stratified, seed 0; records say validation_carved)",
+            )
+        shared = {pair: n for pair, n in facts.duplicates.items() if n}
         if shared:  # below rtsent.data.sources.MAX_SHARED_SHARE (more is refused at load): said, counted, not refused
             counts = ", ".join(f"{pair}: {n}" for pair, n in shared.items())
             _warn(
                 config,
-                f"rtsent: warning: data {session.data!r} have texts in two splits ({counts}); a shared text is "
+                f"rtsent: warning: data {session.data.source!r} have texts in two splits ({counts}); a shared text is "
                 f"answered from memory, so accuracy is that much too high; records count them (cross_split_duplicates)",
             )
 
@@ -286,4 +293,9 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
         facts = machine_facts(session.device)
     else:
         facts = {**session.workbench.facts, "matmul_flops": session.workbench.calibrations}
-    machine_info["rtsent"] = {**facts, "profile": session.profile.name, "model": session.model, "data": session.data}
+    machine_info["rtsent"] = {
+        **facts,
+        "profile": session.profile.name,
+        "model": session.model,
+        "data": session.data.source,
+    }

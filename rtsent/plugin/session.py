@@ -17,8 +17,29 @@ OPTIONS = {
     "seeds": ("RTSENT_SEEDS", "0", "comma-separated seeds, e.g. 0,1,2"),
     "methods": ("RTSENT_METHODS", "", "comma-separated methods to run (default: the profile's grid)"),
     "precisions": ("RTSENT_PRECISIONS", "", "comma-separated precisions fp32,fp16,bf16 (default: the profile's)"),
-    "model": ("RTSENT_MODEL", "", "model source: hub id, folder, minilm-l6, random:NAME (default: the profile's)"),
+    "model": (
+        "RTSENT_MODEL",
+        "",
+        "model source: hub id, folder, minilm-l6, mpnet-base, random:NAME (default: the profile's)",
+    ),
     "data": ("RTSENT_DATA", "", "data source: rt-polarity (packaged), a folder or a hub id (default: the profile's)"),
+    "text-column": ("RTSENT_TEXT_COLUMN", "text", "the data's column holding the sentence"),
+    "label-column": (
+        "RTSENT_LABEL_COLUMN",
+        "label",
+        "the data's column holding the class: integers 0..K-1, or names (ids in sorted order)",
+    ),
+    "data-config": (
+        "RTSENT_DATA_CONFIG",
+        "",
+        "a hub dataset's configuration name (datasets.load_dataset's second argument)",
+    ),
+    "target-modules": (
+        "RTSENT_TARGET_MODULES",
+        "",
+        "comma-separated module-name suffixes LoRA/DoRA adapt as query/value (default: peft's table for the "
+        "architecture, else rtsent's), e.g. query,value",
+    ),
     "max-train": ("RTSENT_MAX_TRAIN", "", "stratified training-subset size (default: the profile's)"),
     "sweep": (
         "RTSENT_SWEEP",
@@ -72,10 +93,11 @@ class Session:
     methods: list[str]
     precisions: list[str]
     model: str
-    data: str
+    data: Any  # rtsent.data.sources.DataSpec: the source and its columns
     max_train: int | None
     floors: dict[str, float]
     device: Any
+    lora_targets: tuple[str, ...] = ()  # --rtsent-target-modules
     sweep: dict[str, list[Any]] = field(default_factory=dict)  # method -> SweepPoints (rtsent.plan.sweeps)
     sweep_exact: bool = False  # selected:FILE: each point is one configuration that ran, not values to cross
     records_path: str = ""
@@ -110,6 +132,7 @@ class Session:
             device=self.device,
             sweep=self.sweep,
             sweep_exact=self.sweep_exact,
+            lora_targets=self.lora_targets,
         )
 
     def open(self) -> None:
@@ -135,17 +158,34 @@ class Session:
             torch.set_num_threads(threads_per_worker(cores))
         self.workbench = Workbench(device=self.device)
         try:
-            backbone = self.workbench.backbone(self.model)  # loaded and checked: weights, head, tokenizer
+            _, hashes = self.workbench.splits(self.data, self.max_train)  # the data first: they give the classes
+            classes = len(self.workbench.data_facts(self.data).label_names)
+            # loaded and checked: weights, head (sized to the data's classes), tokenizer
+            backbone = self.workbench.backbone(self.model, num_labels=classes, lora_targets=self.lora_targets)
             for method in self.methods:
                 recipe = self.profile.recipe(method)
                 for point in self.sweep.get(method, [None]):
                     check_max_length(backbone, (recipe if point is None else point.recipe(recipe)).max_length)
-            _, hashes = self.workbench.splits(self.data, self.max_train)
+            self.check_methods(backbone)
             if self.save_dir:  # another model's artifacts in the folder would be overwritten case by case
-                current = {"model": self.model, "data": self.data, "model_identity": backbone.identity}
+                current = {"model": self.model, "data": self.data.source, "model_identity": backbone.identity}
                 check_save_folder(self.save_dir, {**current, "split_hashes": hashes})
         except (BackboneSourceError, DataSourceError, RecordsError) as error:
             raise pytest.UsageError(f"rtsent: {error}") from None
+
+    def check_methods(self, backbone: Any) -> None:
+        """Each case's method, with its hyperparameters, checked against the architecture once, before any
+        training (`Method.check_backbone`: e.g. LoRA on a model no table names query/value projections for)."""
+        from rtsent.methods import get_method
+
+        seen = set()
+        for config in self.grid():
+            if (config.method, config.params) not in seen:
+                seen.add((config.method, config.params))
+                method = get_method(config.method)(
+                    recipe=config.recipe, precision=config.precision, seed=0, lr=config.lr, **dict(config.params)
+                )
+                method.check_backbone(backbone)
 
     def run(self, config: Any) -> Any:
         """A case's result: reused from --rtsent-resume when everything that decides it matches (the
@@ -264,7 +304,16 @@ def parse_options(get: Any, *, pinned: str | None = None) -> Session:
     resolved = [resolve_precision(precision, device)[0] for precision in precisions]
     mixed_is = f", which is {resolve_precision(MIXED, device)[0]} on this {device.type}"
     _listed_once("precisions", get("precisions"), precisions, resolved, "precision", mixed_is)
-    data = get("data") or profile.data
+    from rtsent.data.sources import DataSpec
+
+    data = DataSpec(
+        source=get("data") or profile.data,
+        text_column=get("text-column") or "text",
+        label_column=get("label-column") or "label",
+        config_name=get("data-config") or None,
+    )
+    lora_targets = tuple(_split(get("target-modules") or ""))
+    _listed_once("target-modules", get("target-modules"), list(lora_targets), list(lora_targets), "module")
     max_train_text = get("max-train")
     try:
         max_train = int(max_train_text) if max_train_text else profile.max_train
@@ -314,6 +363,7 @@ def parse_options(get: Any, *, pinned: str | None = None) -> Session:
         max_train=max_train,
         floors=floors,
         device=device,
+        lora_targets=lora_targets,
         records_path=get("records"),
         save_dir=get("save"),
         serving=serving,

@@ -65,6 +65,13 @@ def _header(path: str, document: dict[str, Any]) -> dict[str, Any]:
     flag = first.get("data_canonical")
     canonical = {True: ", canonical Rotten Tomatoes splits", False: ", OTHER DATA: not the canonical splits"}
     mark = canonical[flag] if isinstance(flag, bool) else ""
+    # the task's classes (older files lack them: Rotten Tomatoes' neg, pos) and a validation carved from train
+    names = first.get("label_names")
+    if isinstance(names, list) and names:
+        f1 = "macro-F1" if first.get("f1_average") == "macro" else f"F1 of {names[-1]}"
+        mark += f"; {len(names)} classes: {', '.join(map(str, names))} ({f1})"
+    if isinstance(first.get("validation_carved"), int):
+        mark += f"; VALIDATION CARVED from train: {first['validation_carved']} rows (stratified, seed 0)"
     shared = [i for i in infos if i.get("contended") is True]
     contended = (
         {

@@ -43,9 +43,9 @@ _SHARE, _COUNT = (0, 1), (0, math.inf)
 # (rtsent.report.summary.NUMERIC) and the HTML legend (rtsent.report.html.COLUMN_HELP) read.
 MEASURES: dict[str, Measure] = {
     "val_accuracy": Measure(*_SHARE, "validation accuracy"),
-    "val_f1": Measure(*_SHARE, "validation F1 of the positive class"),
+    "val_f1": Measure(*_SHARE, "validation F1 of the positive class (macro-F1 for more than two classes)"),
     "test_accuracy": Measure(*_SHARE, "test accuracy"),
-    "test_f1": Measure(*_SHARE, "test F1 of the positive class"),
+    "test_f1": Measure(*_SHARE, "test F1 of the positive class (macro-F1 for more than two classes)"),
     "train_time_s": Measure(
         *_COUNT, "seconds in the training window (device synchronized; evaluation and frozen pass excluded)"
     ),
@@ -90,6 +90,8 @@ MEASURES: dict[str, Measure] = {
         *_COUNT, "every parameter held while training (peft's frozen head copy included)", tabled=False
     ),
 }
+# Which F1 a record's val_f1/test_f1 are (rtsent.case.scoring): class 1's for a binary task, macro for K > 2.
+F1_AVERAGES = ("binary", "macro")
 # Per-example labels and predictions (encode_labels), as (predictions, labels) of one split.
 LABEL_PAIRS = (("val_predictions", "val_labels"), ("test_predictions", "test_labels"))
 LABEL_DIGITS = "0123456789"
@@ -321,6 +323,41 @@ def _swept_problem(swept: Any) -> str | None:
     return None
 
 
+def _classes_problem(record: dict[str, Any]) -> str | None:
+    """The task's classes: `label_names` a list of at least two distinct strings (older records lack it: a
+    binary task); `f1_average` binary or macro; `validation_carved` a row count; the labels and predictions
+    within the classes; per-class recalls one share per class."""
+    names = record.get("label_names")
+    if _absent(names):
+        classes = None
+    elif not (isinstance(names, list) and len(names) >= 2 and all(isinstance(n, str) for n in names)):
+        return f"label_names={_shown(names)} is not a list of at least two strings"
+    elif len(set(names)) != len(names):
+        return f"label_names={_shown(names)} names a class twice"
+    else:
+        classes = len(names)
+    if record.get("f1_average") not in (None, *F1_AVERAGES):
+        return f"f1_average={_shown(record.get('f1_average'))} is not one of {', '.join(F1_AVERAGES)} or null"
+    carved = record.get("validation_carved")
+    if not _absent(carved) and not (type(carved) is int and carved > 0):
+        return f"validation_carved={_shown(carved)} is not a positive row count or null"
+    for key in ("val_recall_per_class", "test_recall_per_class"):
+        value = record.get(key)
+        if _absent(value):
+            continue
+        if not (isinstance(value, list) and all(_in_range(v, 0, 1) for v in value)):
+            return f"{key}={_shown(value)} is not a list of shares in [0, 1]"
+        if classes is not None and len(value) != classes:
+            return f"{key} has {len(value)} values for {classes} classes (label_names)"
+    if classes is not None:
+        for key in (k for pair in LABEL_PAIRS for k in pair):
+            if not _absent(record.get(key)):
+                ids = decode_labels(record[key], key)  # readable: _labels_problem passed it
+                if ids.size and int(ids.max()) >= classes:
+                    return f"{key} holds class {int(ids.max())}, but label_names has {classes} classes"
+    return None
+
+
 def check_record(record: dict[str, Any]) -> str | None:
     """What is wrong with one record, in a few words naming the field and value; None if usable."""
     for key, kind in IDENTITY_FIELDS.items():
@@ -335,7 +372,12 @@ def check_record(record: dict[str, Any]) -> str | None:
         problem = _measure_problem(key, record.get(key), measure.least, measure.largest)
         if problem:
             return problem
-    problem = _labels_problem(record, "", LABEL_PAIRS) or _curve_problem(record) or _swept_problem(record.get("swept"))
+    problem = (
+        _labels_problem(record, "", LABEL_PAIRS)
+        or _curve_problem(record)
+        or _swept_problem(record.get("swept"))
+        or _classes_problem(record)
+    )
     if problem:
         return problem
     # the header reads how many workers shared the machine
@@ -360,6 +402,9 @@ def check_record(record: dict[str, Any]) -> str | None:
         ("precision", str),
         ("data", str),
         ("model_identity", str),
+        ("data_columns", dict),
+        ("data_config", str),
+        ("f1_average", str),
     ):
         value = record.get(key)
         if not _absent(value) and not isinstance(value, kind):
@@ -379,6 +424,7 @@ RESUME_KEYS = (
     "model",
     "data",
     "max_train",
+    "lora_targets_option",
     "model_identity",
     "split_hashes",
     "recipe",
