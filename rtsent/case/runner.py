@@ -82,8 +82,7 @@ def case_inputs(config: CaseConfig, workbench: Workbench) -> dict[str, Any]:
     """Everything that decides a case's result, as its record states it (what --rtsent-resume compares:
     `rtsent.schema.records.resume_mismatch`). The model and data come from the workbench's caches."""
     _, hashes = workbench.splits(config.data, config.max_train)
-    classes = len(workbench.data_facts(config.data).label_names)
-    backbone = workbench.backbone(config.model, num_labels=classes, lora_targets=config.lora_targets)
+    backbone = workbench.task_backbone(config.model, config.data, lora_targets=config.lora_targets)
     method = get_method(config.method)(
         recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr, **dict(config.params)
     )

@@ -109,10 +109,10 @@ class Workbench:
 
     def __init__(self, *, device: torch.device) -> None:
         self.device = device
-        self._backbones: dict[tuple[str, int], Backbone] = {}
+        self._backbones: dict[tuple[str, int, tuple[str, ...]], Backbone] = {}
         self._splits: dict[tuple, tuple[Any, dict[str, str]]] = {}
-        self._noncanonical: dict[str, list[str]] = {}
-        self._loaded: dict[str, LoadedData] = {}  # the full splits' facts, per source
+        self._noncanonical: dict[DataSpec, list[str]] = {}
+        self._loaded: dict[DataSpec, LoadedData] = {}  # the full splits' facts, per source
         self._tokenized: dict[tuple, Any] = {}
         self._ids: dict[tuple, list[list[int]]] = {}
         self._features: dict[tuple, Features] = {}
@@ -131,21 +131,31 @@ class Workbench:
             self._backbones[key] = check_backbone(loaded, num_labels=num_labels)
         return self._backbones[key]
 
+    def task_backbone(self, model: str, data: DataSpec | str, *, lora_targets: tuple[str, ...] = ()) -> Backbone:
+        """`backbone(model)` with its head sized to the classes of `data` (read once, `_load`)."""
+        classes = len(self._load(as_spec(data)).label_names)
+        return self.backbone(model, num_labels=classes, lora_targets=lora_targets)
+
     def splits(self, source: DataSpec | str, max_train: int | None) -> tuple[Any, dict[str, str]]:
         """(splits, split hashes), the training split cut to a stratified `max_train` rows (seed 0); `source`
         a DataSpec or a source string (its `text` and `label` columns)."""
         source = as_spec(source)
         key = (source, max_train)
         if key not in self._splits:
-            loaded = load_data(source)
-            splits = DatasetDict(loaded.splits)  # a sample below replaces train here, not in `loaded`
-            # whether the data are the canonical ones (or share texts) is a property of the full splits
-            self._noncanonical[source] = noncanonical_splits(splits)
-            self._loaded[source] = loaded
+            splits = DatasetDict(self._load(source).splits)  # a sample below replaces train here, not in `loaded`
             if max_train is not None:
                 splits["train"] = stratified_sample(splits["train"], max_train, seed=0)
             self._splits[key] = (splits, {name: split_hash(splits[name]) for name in SPLITS})
         return self._splits[key]
+
+    def _load(self, source: DataSpec) -> LoadedData:
+        """The full splits of `source`, read once per session, whatever training subsets are cut from them."""
+        if source not in self._loaded:
+            loaded = load_data(source)
+            # whether the data are the canonical ones (or share texts) is a property of the full splits
+            self._noncanonical[source] = noncanonical_splits(loaded.splits)
+            self._loaded[source] = loaded
+        return self._loaded[source]
 
     def noncanonical_splits(self, source: DataSpec | str) -> list[str]:
         """The splits of `source` (loaded by `splits`) that differ from the canonical Rotten Tomatoes
@@ -171,7 +181,7 @@ class Workbench:
         data = as_spec(data)
         splits, hashes = self.splits(data, max_train)
         loaded = self._loaded[data]
-        backbone = self.backbone(model, num_labels=len(loaded.label_names), lora_targets=lora_targets)
+        backbone = self.task_backbone(model, data, lora_targets=lora_targets)
         key = (model, data, max_train, max_length)
         if key not in self._tokenized:
             as_callback(callbacks).on_phase("tokenizing")

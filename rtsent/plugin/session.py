@@ -159,9 +159,8 @@ class Session:
         self.workbench = Workbench(device=self.device)
         try:
             _, hashes = self.workbench.splits(self.data, self.max_train)  # the data first: they give the classes
-            classes = len(self.workbench.data_facts(self.data).label_names)
             # loaded and checked: weights, head (sized to the data's classes), tokenizer
-            backbone = self.workbench.backbone(self.model, num_labels=classes, lora_targets=self.lora_targets)
+            backbone = self.workbench.task_backbone(self.model, self.data, lora_targets=self.lora_targets)
             for method in self.methods:
                 recipe = self.profile.recipe(method)
                 for point in self.sweep.get(method, [None]):
