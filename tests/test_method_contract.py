@@ -266,6 +266,10 @@ def test_nbsvm_follows_wang_and_manning():
     mean = np.abs(plain.coef_).mean()
     assert np.allclose(model.coef_, 0.75 * mean + 0.25 * plain.coef_)
     assert model.parameter_counts_ == (len(vocabulary) + 1, 2 * len(vocabulary) + 1)
+    # scale_intercept: b' = β·b, the weights unchanged
+    scaled = NBSVM(recipe=Recipe(), precision="fp32", seed=0, scale_intercept=True).fit(task)
+    assert np.allclose(scaled.coef_, model.coef_) and model.intercept_[0] != 0
+    assert np.isclose(scaled.intercept_[0], 0.25 * model.intercept_[0])
 
 
 def test_nbsvm_scores_each_of_k_classes_against_the_rest():
