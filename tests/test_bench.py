@@ -142,13 +142,10 @@ def test_sweep_runs_as_ordinary_cases(tmp_path):
 def test_duplicates_in_the_grid_options_are_usage_errors():
     import torch
 
-    from rtsent.plugin.session import parse_options
+    from rtsent.plugin.session import OPTIONS, parse_options
 
-    options = {"profile": "smoke", "seeds": "0", "methods": "", "precisions": "", "model": "", "data": ""}
-    options |= {"max-train": "", "floors": "none", "records": "", "resume": "", "sweep": "", "progress": "auto"}
-    options["save"] = options["devices"] = ""
-    options["serving"] = "once"
-    options |= {"text-column": "text", "label-column": "label", "data-config": "", "target-modules": ""}
+    # every option at its default (a new option needs no change here), the smoke profile without floors
+    options = {name: default for name, (_, default, _) in OPTIONS.items()} | {"profile": "smoke", "floors": "none"}
     mixed = "fp16" if torch.cuda.is_available() else "bf16"  # rtsent.engine.devices.resolve_precision
     device = "cuda" if torch.cuda.is_available() else "cpu"
     for name, value, message in [

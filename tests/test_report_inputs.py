@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from rtsent.plan.profiles import get_profile
 from rtsent.report.cli import FORMATS, main
+from rtsent.schema.records import STATUSES  # every status a record may carry, "pruned" included
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "test_methods.py"
 
@@ -48,7 +49,6 @@ def test_a_file_of_skipped_cases_renders_their_statuses(pytester, polarity_folde
         assert main([str(out)]) == 0
 
 
-STATUSES = ("passed", "below_floor", "diverged", "oom", "error", "skipped")
 MISSING = object()
 # None, NaN or absent: "not measured"; values of the right kind: a measurement.
 UNMEASURED = st.sampled_from([MISSING, None, math.nan])
@@ -187,7 +187,7 @@ def test_refusals_name_the_file_case_and_value(tmp_path):
     cases = [
         ({**good, "val_accuracy": "0.8"}, "val_accuracy='0.8' is not a number [0, 1], null or NaN"),
         ({**good, "train_time_s": -1}, "train_time_s=-1 is not a number >= 0, null or NaN"),
-        ({**good, "status": "fine"}, "status='fine' is not one of passed, below_floor, diverged, oom, error, skipped"),
+        ({**good, "status": "fine"}, "status='fine' is not one of passed, below_floor, pruned, diverged, oom, error, skipped"),
         ({k: v for k, v in good.items() if k != "row"}, "row=None is not a non-empty string"),
         ({**good, "seed": 0.5}, "seed=0.5 is not an integer"),
         ({**good, "val_predictions": "0101", "val_labels": "01"}, "val_predictions has 4 examples, val_labels 2"),

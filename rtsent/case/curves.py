@@ -30,7 +30,7 @@ class LearningCurve(Callback):
     `predict(split)` gives the labels the method predicts now, shape (rows,); `labels` the true ones per
     split, of `num_labels` classes (rtsent.case.scoring). `started` is the `time.perf_counter()` at which
     the training window opened: each point's `train_time_s` is the training time up to it, this curve's
-    evaluations excluded.
+    evaluations excluded. `listener` (a callback) hears each point as `on_evaluate(point)` once it is kept.
     """
 
     def __init__(
@@ -40,8 +40,10 @@ class LearningCurve(Callback):
         *,
         num_labels: int,
         device: torch.device,
+        listener: Callback | None = None,
     ) -> None:
         self.predict = predict
+        self.listener = listener
         self.labels = labels
         self.num_labels = num_labels
         self.device = device
@@ -84,3 +86,5 @@ class LearningCurve(Callback):
         self.eval_seconds += self.last_eval_seconds
         self.last_predictions = predictions
         self.points.append(point)
+        if self.listener is not None:
+            self.listener.on_evaluate(point)

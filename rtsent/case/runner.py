@@ -1,7 +1,7 @@
 """One benchmark case: train, evaluate, measure, judge against the floor, and return a record.
 
 A case never raises for a failure of its own: the record carries the status (`passed`,
-`below_floor`, `diverged`, `oom`, `error`, `skipped`) and the message, so a grid goes on.
+`below_floor`, `pruned`, `diverged`, `oom`, `error`, `skipped`) and the message, so a grid goes on.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from rtsent.case.serving import (
     speed_figures,
     staging_folder,
 )
-from rtsent.engine.callbacks import Callback, as_callback
+from rtsent.engine.callbacks import Callback, Pruned, as_callback
 from rtsent.engine.devices import resolve_precision
 from rtsent.engine.measuring import measure
 from rtsent.engine.training import Diverged
@@ -156,7 +156,7 @@ def _run_case(
     _, reason = resolve_precision(config.precision, workbench.device)
     if reason:
         return _finish(record, "skipped", reason)
-    train_window = None
+    train_window = curve = None
     try:
         task = workbench.task(
             model=config.model,
@@ -211,6 +211,7 @@ def _run_case(
                 _labels(task),
                 num_labels=task.num_labels,
                 device=workbench.device,
+                listener=hooks,  # a search's pruner hears each epoch's validation accuracy
             )
             if config.method in TAKES_LR
             else None
@@ -234,6 +235,11 @@ def _run_case(
         _flops(record, workbench, config)
         _evaluate(record, method, task, curve, hooks)
         _serve(record, method, task, config, hooks, save_to, serving)
+    except Pruned as error:  # a search's pruner stopped it: what it cost and its curve so far are the record
+        record.update(_window("train", train_window))
+        record.update(train_time_s=train_window.seconds - curve.eval_seconds, curve=curve.points)
+        record.update({f"{SPLIT_PREFIX[split]}_labels": encode_labels(y) for split, y in curve.labels.items()})
+        return _finish(record, "pruned", str(error))
     except Diverged as error:
         record["diverged_step"] = error.step
         return _finish(record, "diverged", str(error), train_window)

@@ -11,13 +11,22 @@ from collections.abc import Iterable
 from typing import Any
 
 
+class Pruned(Exception):
+    """Raised by a callback's `on_evaluate` to stop a case's training early (a search's pruner): the case
+    ends with status `pruned`, its learning curve up to `epoch` and its training seconds recorded."""
+
+    def __init__(self, message: str, *, epoch: float) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+
+
 class Callback:
     """No-op hooks, called in this order for a case:
 
     on_phase("tokenizing"), on_phase("frozen pass <split>") with on_predict_batch_end per batch (only
     when the work is not cached), on_phase("training"), on_train_begin, on_step_end per optimizer
-    step, on_epoch_end per epoch, on_train_end, on_phase("evaluating <split>") per split.
-    `svm` trains no steps: its training phase has no step hooks.
+    step, on_epoch_end per epoch (then on_evaluate where the case keeps a learning curve), on_train_end,
+    on_phase("evaluating <split>") per split. `svm` trains no steps: its training phase has no step hooks.
     """
 
     def on_phase(self, name: str) -> None:
@@ -43,6 +52,12 @@ class Callback:
         train mode; a callback that evaluates it must put it back in train mode. The losses up to
         here were checked finite: a diverged run raises before this hook.
         """
+
+    def on_evaluate(self, metrics: dict[str, Any]) -> None:
+        """The learning curve evaluated the model after an epoch (rtsent.case.curves.LearningCurve): `metrics`
+        is its point (`epoch`, `step`, `val_accuracy`, `test_accuracy`, ...). A callback may end training
+        here by raising `Pruned` (the budgeted search's pruner, rtsent.case.trials); it must not read the
+        test metrics to decide anything."""
 
     def on_train_end(self, step: int) -> None:
         """Gradient training finished after `step` optimizer steps."""
@@ -72,6 +87,10 @@ class CallbackList(Callback):
     def on_epoch_end(self, epoch: int, step: int, model: Any) -> None:
         for callback in self.callbacks:
             callback.on_epoch_end(epoch, step, model)
+
+    def on_evaluate(self, metrics: dict[str, Any]) -> None:
+        for callback in self.callbacks:
+            callback.on_evaluate(metrics)
 
     def on_train_end(self, step: int) -> None:
         for callback in self.callbacks:

@@ -33,6 +33,9 @@ class CaseConfig:
     swept: tuple[tuple[str, Any], ...] = ()  # (key, value) a sweep set besides lr, in the sweep file's order
     # the query/value module names LoRA/DoRA adapt instead of the architecture's (--rtsent-target-modules)
     lora_targets: tuple[str, ...] = ()
+    # a trial of the budgeted search (rtsent.case.trials): its index among the row's trials; lr, params and
+    # swept are the grid row's until the trial samples them, and the case id names the trial, not the values
+    trial: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.data, str):  # a source alone: its `text` and `label` columns
@@ -46,12 +49,17 @@ class CaseConfig:
             raise ValueError(f"seed={self.seed!r} is not a non-negative integer")
         if self.max_train is not None and self.max_train < 2:
             raise ValueError(f"max_train={self.max_train!r} is not an integer >= 2")
+        if self.trial is not None and not (type(self.trial) is int and self.trial >= 0):
+            raise ValueError(f"trial={self.trial!r} is not a non-negative integer")
         if self.floor is not None and not 0 <= self.floor <= 1:
             raise ValueError(f"floor={self.floor!r} is outside [0, 1]")
 
     @property
     def caseid(self) -> CaseId:
-        """What the case id names (rtsent/schema/caseid.py): the lr only for a method that takes one."""
+        """What the case id names (rtsent/schema/caseid.py): the lr only for a method that takes one; a trial
+        its index and its grid row's own values (`lora-trial3-target_modules=all-linear-bf16-seed0`)."""
+        if self.trial is not None:
+            return CaseId(self.method, None, (("trial", self.trial), *self.swept), self.precision, self.seed)
         lr = self.lr if self.method in TAKES_LR else None
         return CaseId(self.method, lr, self.swept, self.precision, self.seed)
 
@@ -79,15 +87,23 @@ def build_grid(
     sweep: dict[str, list[Any]],
     sweep_exact: bool = False,
     lora_targets: tuple[str, ...] = (),
+    trials: dict[str, int] | None = None,
 ) -> list[CaseConfig]:
     """Every case's `CaseConfig`: the profile's grid, each swept method's entries replaced by its sweep's
     configurations (`sweep`: method -> SweepPoints, rtsent.plan.sweeps; `sweep_exact`: each point one
-    configuration that ran, not values to cross); `precisions` given replace the profile's. A ValueError names
-    case ids that come out twice."""
+    configuration that ran, not values to cross), each searched method's (`trials`: method -> trials, from
+    rtsent.plan.space.Search) by that many trial cases per grid row (its learning rates as one row), precision
+    and seed; `precisions` given replace the profile's. A ValueError names case ids that come out twice."""
+    trials = trials or {}
 
     cases, swept_done = [], set()
+    common = {"model": model, "data": data, "max_train": max_train, "lora_targets": lora_targets}
     for entry in profile.grid:
         if entry.method not in methods or (entry.method, entry.params) in swept_done:
+            continue
+        if entry.method in trials:  # searched: the row's trials, whatever lr the grid lists
+            swept_done.add((entry.method, entry.params))
+            cases += _trials(entry, trials[entry.method], profile, precisions, seeds, device, common)
             continue
         points = sweep.get(entry.method)
         if points is not None and any(point.lr is not None for point in points):
@@ -125,6 +141,38 @@ def build_grid(
     if twice:
         raise ValueError(f"the grid names cases twice: {', '.join(twice[:5])}; make the sweep's values distinct")
     return unique
+
+
+def _trials(
+    entry: Any,
+    count: int,
+    profile: Any,
+    precisions: list[str],
+    seeds: list[int],
+    device: Any,
+    common: dict[str, Any],
+) -> list[CaseConfig]:
+    """A searched grid row's trial cases: `count` per precision and seed, in trial order. No floor: a trial
+    explores (a poor one is expected); floors judge the configuration the selection then re-runs."""
+    out = []
+    for precision in precisions or [entry.precision]:
+        resolved, _ = resolve_precision(precision, device)
+        for trial in range(count):
+            for seed in seeds:
+                config = CaseConfig(
+                    profile=profile.name,
+                    method=entry.method,
+                    lr=entry.lr,
+                    precision=resolved,
+                    seed=seed,
+                    recipe=profile.recipe(entry.method),
+                    params=entry.params,
+                    swept=entry.params,
+                    trial=trial,
+                    **common,
+                )
+                out.append(config)
+    return out
 
 
 def _merged(base: tuple[tuple[str, Any], ...], changes: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any], ...]:

@@ -67,6 +67,17 @@ def _recipe_fields() -> dict[str, Any]:
     return {f.name: hints[f.name] for f in fields(Recipe) if f.name != "notes"}
 
 
+def valid_keys(method: str) -> dict[str, Any]:
+    """{key: type hint} of what a sweep or a search space may set for `method`: `lr` (a method that takes
+    one), every recipe field, every `__init__` hyperparameter."""
+    return {**({"lr": float} if method in TAKES_LR else {}), **_recipe_fields(), **hyperparameters(method)}
+
+
+def key_ranges(method: str) -> dict[str, Any]:
+    """{key: range} declared for `method`'s keys (rtsent/schema/ranges.py): the recipe's and the method's."""
+    return {**Recipe.ranges, **parameter_ranges(method)}
+
+
 def conforms(value: Any, hint: Any) -> bool:
     """Does a TOML value fit a type hint (int, float, bool, str, X | None, tuple[str, ...], Any)?"""
     if hint is Any:
@@ -93,16 +104,16 @@ def conforms(value: Any, hint: Any) -> bool:
     return isinstance(value, hint) if isinstance(hint, type) else True
 
 
-def _expected(hint: Any) -> str:
+def expected(hint: Any) -> str:
     """What a value of `hint` is, for the error line: "a float", "one of 'cls', 'mean'"."""
     if typing.get_origin(hint) is typing.Literal:
         return "one of " + ", ".join(repr(choice) for choice in typing.get_args(hint))
     return "a " + (getattr(hint, "__name__", None) or str(hint).replace("typing.", ""))
 
 
-def _frozen(value: Any) -> Any:
+def frozen_value(value: Any) -> Any:
     """TOML arrays as tuples: configurations are hashable and frozen."""
-    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
+    return tuple(frozen_value(v) for v in value) if isinstance(value, list) else value
 
 
 def parse_sweep(table: dict[str, Any], *, source: str = "sweep") -> dict[str, list[SweepPoint]]:
@@ -115,8 +126,8 @@ def parse_sweep(table: dict[str, Any], *, source: str = "sweep") -> dict[str, li
         if not isinstance(entries, dict) or not entries:
             raise SweepError(f"{source}: [{method}] must be a table of key = [values]")
         params = hyperparameters(method)
-        valid = {**({"lr": float} if method in TAKES_LR else {}), **recipe_fields, **params}
-        ranges = {**Recipe.ranges, **parameter_ranges(method)}  # declared beside the recipe and the method
+        valid = valid_keys(method)
+        ranges = key_ranges(method)  # declared beside the recipe and the method
         axes: list[tuple[str, list[Any]]] = []
         for key, raw in entries.items():
             if key not in valid:
@@ -124,14 +135,13 @@ def parse_sweep(table: dict[str, Any], *, source: str = "sweep") -> dict[str, li
                     f"{source}: [{method}] has unknown key {key!r}; valid keys: {', '.join(sorted(valid))}"
                 )
             # A list is a list of values, anything else one value (a tuple-valued key takes nested lists).
-            values = [_frozen(v) for v in (raw if isinstance(raw, list) else [raw])]
+            values = [frozen_value(v) for v in (raw if isinstance(raw, list) else [raw])]
             if not values:
                 raise SweepError(f"{source}: [{method}] {key} lists no values")
             for value in values:
                 if not conforms(value, valid[key]):
                     raise SweepError(
-                        f"{source}: [{method}] {key} = {value!r} ({type(value).__name__}) is not "
-                        f"{_expected(valid[key])}"
+                        f"{source}: [{method}] {key} = {value!r} ({type(value).__name__}) is not {expected(valid[key])}"
                     )
                 if key in ranges and value not in ranges[key]:  # nan and inf are in no range
                     raise SweepError(f"{source}: [{method}] {key} = {value!r} is not {ranges[key]}")

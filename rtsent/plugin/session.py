@@ -47,6 +47,24 @@ OPTIONS = {
         "sweep TOML: value lists per method for recipe fields and hyperparameters (a file, a packaged name such as "
         "'tune', or selected:RESULTS.json for the configurations selected on validation there)",
     ),
+    "search": (
+        "RTSENT_SEARCH",
+        "",
+        "budgeted search instead of a grid: a search-space TOML (distributions per method) or a packaged name such "
+        "as 'tune'; Optuna's TPE with a pruner over epochs, --rtsent-trials cases per method row",
+    ),
+    "trials": (
+        "RTSENT_TRIALS",
+        "20",
+        "with --rtsent-search: trials per method row, precision and seed (one budget for all)",
+    ),
+    "study": (
+        "RTSENT_STUDY",
+        "",
+        "with --rtsent-search: the Optuna storage of the studies, a journal FILE (or FILE.db for SQLite); reruns "
+        "resume from it, xdist workers and hosts share it",
+    ),
+    "pruner": ("RTSENT_PRUNER", "hyperband", "with --rtsent-search: hyperband, halving, median or none"),
     "floors": ("RTSENT_FLOORS", "", "floors TOML file (default: the profile's packaged file; 'none' for no gate)"),
     "records": (
         "RTSENT_RECORDS",
@@ -100,6 +118,7 @@ class Session:
     lora_targets: tuple[str, ...] = ()  # --rtsent-target-modules
     sweep: dict[str, list[Any]] = field(default_factory=dict)  # method -> SweepPoints (rtsent.plan.sweeps)
     sweep_exact: bool = False  # selected:FILE: each point is one configuration that ran, not values to cross
+    search: Any = None  # --rtsent-search: rtsent.plan.space.Search; None: the grid (and sweep) alone
     records_path: str = ""
     progress: str = "auto"
     progress_sink: Any = field(default=None, repr=False)  # set when pytest's terminal is up; None: silent
@@ -133,6 +152,7 @@ class Session:
             sweep=self.sweep,
             sweep_exact=self.sweep_exact,
             lora_targets=self.lora_targets,
+            trials={method: self.search.trials for method in self.search.spaces} if self.search else None,
         )
 
     def open(self) -> None:
@@ -194,7 +214,7 @@ class Session:
         from rtsent.plugin.progress import Progress
         from rtsent.schema.records import resume_mismatch
 
-        old = self.resume.get(config.case_id)
+        old = None if config.trial is not None else self.resume.get(config.case_id)  # a trial resumes from its study
         rejected = None if old is None else resume_mismatch(old, case_inputs(config, self.workbench))
         if old is not None and rejected is None:
             record = {**old, "floor": config.floor, "resumed_from": self.resume_path}
@@ -204,13 +224,13 @@ class Session:
             progress = Progress(config.case_id, self.progress_sink) if self.progress_sink else None
             try:
                 save_to = Path(self.save_dir) / config.case_id if self.save_dir else None
-                result = run_case(
-                    config,
-                    workbench=self.workbench,
-                    callbacks=[progress] if progress else [],
-                    save_to=save_to,
-                    serving=self.serving,
-                )
+                kwargs = {"callbacks": [progress] if progress else [], "save_to": save_to, "serving": self.serving}
+                if config.trial is not None:
+                    from rtsent.case.trials import run_trial
+
+                    result = run_trial(config, search=self.search, workbench=self.workbench, **kwargs)
+                else:
+                    result = run_case(config, workbench=self.workbench, **kwargs)
             finally:
                 if progress:
                     progress.close()
@@ -332,9 +352,11 @@ def parse_options(get: Any, *, pinned: str | None = None) -> Session:
         unknown = [m for m in sweep if m not in {e.method for e in profile.grid}]
         if unknown:
             raise ValueError(f"--rtsent-sweep names {unknown}, which profile {profile.name!r} does not run")
+    search = _load_search(get, profile, sweep) if get("search") else None
     from rtsent.plugin.outputs import check_writable
 
-    for option, as_folder in (("records", False), ("save", True)):  # found wanting now, not after the training
+    # found wanting now, not after the training
+    for option, as_folder in (("records", False), ("save", True), ("study", False)):
         if get(option):
             check_writable(f"--rtsent-{option}", get(option), folder=as_folder)
     from rtsent.case.serving import SERVING_MODES
@@ -373,6 +395,40 @@ def parse_options(get: Any, *, pinned: str | None = None) -> Session:
         resume=resume,
         sweep=sweep,
         sweep_exact=get("sweep").startswith("selected:"),
+        search=search,
+    )
+
+
+def _load_search(get: Any, profile: Any, sweep: dict[str, Any]) -> Any:
+    """--rtsent-search with its budget, storage and pruner (rtsent.plan.space.Search); one-line ValueError."""
+    from rtsent.plan.space import Search, load_space
+    from rtsent.plan.sweeps import SweepError
+
+    if sweep:
+        raise ValueError("--rtsent-search and --rtsent-sweep both given: a run searches its methods or sweeps them")
+    try:
+        spaces, digest = load_space(get("search"))
+    except SweepError as error:
+        raise ValueError(f"--rtsent-search: {error}") from None
+    unknown = [m for m in spaces if m not in {e.method for e in profile.grid}]
+    if unknown:
+        raise ValueError(f"--rtsent-search names {unknown}, which profile {profile.name!r} does not run")
+    trials_text = get("trials") or "20"
+    try:
+        trials = int(trials_text)
+    except ValueError:
+        raise ValueError(f"--rtsent-trials={trials_text!r} is not an integer") from None
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        raise ValueError("--rtsent-search needs Optuna: pip install 'rtsent[search]'") from None
+    return Search(
+        spaces=spaces,
+        name=get("search"),
+        digest=digest,
+        trials=trials,
+        storage=get("study") or "",
+        pruner=get("pruner") or "hyperband",
     )
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from rtsent.report.stats import bootstrap_interval, t_interval
 from rtsent.report.summary import correct, pair_row
 from rtsent.schema.caseid import format_number
-from rtsent.schema.records import STATUS_WITH_METRICS, decode_labels
+from rtsent.schema.records import STATUS_WITH_COST, STATUS_WITH_METRICS, decode_labels
 from rtsent.schema.records import number as _number
 
 GROUP = ("profile", "model", "method", "precision")
@@ -121,19 +121,23 @@ class Selection:
     selection_seeds: list[int]
     standard_error: float
     tried: int  # candidates (configuration × epoch) considered
-    configurations: int  # grid rows run
-    tuning_cost_s: float  # training seconds summed over every configuration and seed run for the method
+    configurations: int  # grid rows (or search trials) run, pruned trials included
+    tuning_cost_s: float  # training seconds summed over every configuration and seed run, pruned trials included
+    pruned: int = 0  # of the configurations, trials the search's pruner stopped (rtsent.case.trials)
 
 
 def select(records: list[dict[str, Any]], *, one_se: bool = True) -> list[Selection]:
     """One selection per (profile, model, method, precision), chosen on validation accuracy alone."""
     runs: dict[tuple, float] = defaultdict(float)
     rows: dict[tuple, set[str]] = defaultdict(set)
+    pruned: dict[tuple, set[str]] = defaultdict(set)
     for record in records:
-        if record.get("status") in STATUS_WITH_METRICS:
+        if record.get("status") in STATUS_WITH_COST:  # a pruned trial trained too: its seconds count, its curve not
             key = tuple(record.get(k) for k in GROUP)
             runs[key] += _number(record.get("train_time_s")) or 0.0
             rows[key].add(record["row"])
+            if record["status"] == "pruned":
+                pruned[key].add(record["row"])
     out = []
     for key, group in candidates(records).items():
         seed_sets = [set(c.points) for c in group.values()]
@@ -158,6 +162,7 @@ def select(records: list[dict[str, Any]], *, one_se: bool = True) -> list[Select
                 tried=len(group),
                 configurations=len(rows[key]),
                 tuning_cost_s=runs[key],
+                pruned=len(pruned[key]),
             )
         )
     return out
@@ -214,7 +219,8 @@ def selected_table(selections: list[Selection]) -> list[dict[str, Any]]:
                 "train s": _seconds(c.mean("train_time_s")),
                 "tuning cost s": _seconds(s.tuning_cost_s),
                 "tried": f"{s.configurations} configs"
-                + (f", {s.tried} (config, epoch) candidates" if s.tried != s.configurations else ""),
+                + (f" ({s.pruned} pruned)" if s.pruned else "")
+                + (f", {s.tried} (config, epoch) candidates" if s.tried != s.configurations - s.pruned else ""),
                 "decided by": rule,
             }
         )

@@ -18,8 +18,11 @@ import numpy as np
 
 # Every status a case ends with (rtsent/case/runner.py); those that carry metrics (a case under its
 # floor still measured everything).
-STATUSES = ("passed", "below_floor", "diverged", "oom", "error", "skipped")
+STATUSES = ("passed", "below_floor", "pruned", "diverged", "oom", "error", "skipped")
 STATUS_WITH_METRICS = ("passed", "below_floor")
+# A trial the search's pruner stopped (rtsent.case.trials) has no final metrics, but its training seconds
+# and its curve up to the stop are real: they count in a method's tuning cost.
+STATUS_WITH_COST = (*STATUS_WITH_METRICS, "pruned")
 
 # Fields every record carries (rtsent.case.runner.identity), with their JSON types: what places it in a table.
 IDENTITY_FIELDS = {"case": str, "row": str, "profile": str, "model": str, "status": str, "seed": int}
@@ -384,6 +387,9 @@ def check_record(record: dict[str, Any]) -> str | None:
     problem = _measure_problem("workers", record.get("workers"), 1, math.inf)
     if problem or (_is_number(record.get("workers")) and record["workers"] != int(record["workers"])):
         return problem or f"workers={record['workers']!r} is not a whole number"
+    trial = record.get("trial")  # the search's trial index (rtsent.case.trials); absent for a grid case
+    if not _absent(trial) and not (type(trial) is int and trial >= 0):
+        return f"trial={_shown(trial)} is not a non-negative integer or null"
     steps = (record.get("train_info") or {}).get("steps") if isinstance(record.get("train_info"), dict) else None
     problem = _measure_problem("train_info.steps", steps, 0, math.inf)
     if problem:
@@ -405,6 +411,7 @@ def check_record(record: dict[str, Any]) -> str | None:
         ("data_columns", dict),
         ("data_config", str),
         ("f1_average", str),
+        ("search", dict),
     ):
         value = record.get(key)
         if not _absent(value) and not isinstance(value, kind):
