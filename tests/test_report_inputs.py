@@ -187,7 +187,7 @@ def test_refusals_name_the_file_case_and_value(tmp_path):
     cases = [
         ({**good, "val_accuracy": "0.8"}, "val_accuracy='0.8' is not a number [0, 1], null or NaN"),
         ({**good, "train_time_s": -1}, "train_time_s=-1 is not a number >= 0, null or NaN"),
-        ({**good, "status": "fine"}, "status='fine' is not one of passed, below_floor, pruned, diverged, oom, error, skipped"),
+        ({**good, "status": "fine"}, f"status='fine' is not one of {', '.join(STATUSES)}"),
         ({k: v for k, v in good.items() if k != "row"}, "row=None is not a non-empty string"),
         ({**good, "seed": 0.5}, "seed=0.5 is not an integer"),
         ({**good, "val_predictions": "0101", "val_labels": "01"}, "val_predictions has 4 examples, val_labels 2"),

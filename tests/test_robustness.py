@@ -206,6 +206,9 @@ def test_ctrl_c_keeps_finished_cases_and_resume_completes_the_grid(tmp_path, pol
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # Ctrl-C as a user's shell delivers it: a child inherits an ignored SIGINT, and Python then installs
+            # no KeyboardInterrupt handler (seen in this suite's xdist workers: the grid ran to its end)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         deadline = time.time() + 240
         while not records.exists() and time.time() < deadline and proc.poll() is None:
