@@ -413,7 +413,7 @@ def _load_search(get: Any, profile: Any, sweep: dict[str, Any]) -> Any:
     unknown = [m for m in spaces if m not in {e.method for e in profile.grid}]
     if unknown:
         raise ValueError(f"--rtsent-search names {unknown}, which profile {profile.name!r} does not run")
-    trials_text = get("trials") or "20"
+    trials_text = get("trials") or OPTIONS["trials"][1]  # a caller building the options may leave it out
     try:
         trials = int(trials_text)
     except ValueError:
@@ -428,7 +428,7 @@ def _load_search(get: Any, profile: Any, sweep: dict[str, Any]) -> Any:
         digest=digest,
         trials=trials,
         storage=get("study") or "",
-        pruner=get("pruner") or "hyperband",
+        pruner=get("pruner") or OPTIONS["pruner"][1],
     )
 
 
