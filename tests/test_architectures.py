@@ -101,6 +101,13 @@ def reload_predictions(name: str, method, task, folder: Path) -> np.ndarray | No
         )
         with torch.inference_mode():
             return head.eval()(features).argmax(-1).numpy()
+    if name == "setfit":  # a sentence-transformer body and the logistic regression's coefficients
+        from sentence_transformers import SentenceTransformer
+
+        body = SentenceTransformer(str(folder / "body"), device="cpu")
+        head = safetensors.numpy.load_file(str(folder / "head.safetensors"))
+        scores = body.encode(task.texts("validation"), batch_size=32) @ head["coef"].T + head["intercept"]
+        return scores.argmax(-1) if scores.shape[1] > 1 else (scores[:, 0] > 0).astype(np.int64)
     if (folder / "adapter_config.json").is_file():
         model = PeftModel.from_pretrained(task.backbone.new_model(seed=0), folder)
     elif (folder / "trained.safetensors").is_file():

@@ -53,7 +53,10 @@ def test_every_committed_id_parses_back_to_itself_and_its_record():
         if case.lr is not None:
             assert case.lr == record["lr"]
         if record.get("swept") is not None:  # records before sweeps had none
-            assert case.parts == tuple((k, part_value(v)) for k, v in record["swept"].items())
+            # the swept values, then the labelled-set size the case drew (rtsent.plan.cases.CaseConfig.caseid)
+            size = (("per_class", record["per_class"]),) if record.get("per_class") is not None else ()
+            size += (("validation", "drawn"),) if record.get("validation_split") == "drawn" else ()
+            assert case.parts == tuple((k, part_value(v)) for k, v in record["swept"].items()) + size
 
 
 def test_every_grid_and_sweep_id_is_the_legacy_one_and_parses_back():

@@ -2,6 +2,7 @@
 smoke profile; parameter counts pinned on the DistilBERT architecture; the classic baselines' maths."""
 
 import inspect
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,6 +17,7 @@ from rtsent.engine.recipe import Recipe
 from rtsent.engine.workbench import Workbench
 from rtsent.methods import CASE_ARGUMENTS, METHODS, TAKES_LR, MethodTags, method_params, parameter_ranges
 from rtsent.methods.nbsvm import NBSVM
+from rtsent.methods.setfit import SetFit
 from rtsent.methods.tfidf import TfidfLogistic
 from rtsent.plan.profiles import PROFILES, QUICK_OTHERS, get_profile
 from rtsent.plan.sweeps import hyperparameters
@@ -196,10 +198,9 @@ def test_estimator_contract(name, smoke_task):
     trained = [n for n, (_, grad) in snapshot.before.items() if grad]
     assert all(torch.equal(snapshot.before[n][0], after[n].detach()) for n in frozen), "a frozen parameter moved"
     assert any(not torch.equal(snapshot.before[n][0], after[n].detach()) for n in trained), "nothing trained"
-    if name == "full":
-        assert not frozen
-    else:
-        assert frozen  # the backbone (BERT's pooler under the head method) stays as it was
+    # every parameter trains only where the counts say so (full, setfit); elsewhere the backbone (BERT's
+    # pooler under the head method) stays as it was
+    assert bool(frozen) == (trainable < total), (frozen[:3], trainable, total)
 
 
 # DistilBERT without weights (hidden 768, feed-forward 3,072, 6 layers); its head (pre_classifier
@@ -310,3 +311,16 @@ def test_every_row_of_the_ci_gate_has_a_floor():
             f"quick row {row} has no floor in rtsent/plan/floors/quick.toml: measure 3 seeds and run "
             "`python -m rtsent.plan.floors RESULTS.json`"
         )
+
+
+def test_setfit_trains_on_the_papers_pairs_and_caps_its_steps(smoke_task):
+    """num_iterations pairs of each kind per example, batch_size pairs a step; max_steps a cap, not a length
+    (setfit's own max_steps repeats the pairs to reach it)."""
+    arguments = smoke_arguments("setfit")
+    rows, batch = len(smoke_task.labels("train")), arguments["recipe"].batch_size
+    uncapped = SetFit(**arguments, num_iterations=2).fit(smoke_task)
+    assert uncapped.train_info_["steps"] == math.ceil(2 * 2 * rows / batch)
+    capped = SetFit(**arguments, num_iterations=2, max_steps=3).fit(smoke_task)
+    assert capped.train_info_["steps"] == 3 and capped.train_info_["pairs"] == 3 * batch
+    trainable, total = capped.parameter_counts_
+    assert trainable == total  # every weight of the body trains, and the head

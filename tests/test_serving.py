@@ -55,7 +55,12 @@ def test_every_method_records_its_serving_cost(polarity_folder, workbench, name,
     assert record["throughput_sent_per_s"] > 0
     assert record["served_matches_eval"] is True  # text in, label out: the labels evaluation recorded
     saved = tmp_path / "case"
-    artifacts = [f for f in saved.iterdir() if not f.name.startswith(("tokenizer", "record"))]
+    # what method.save wrote, sub-folders included (setfit's body); the case's tokenizer and record beside it
+    artifacts = [
+        f
+        for f in saved.rglob("*")
+        if f.is_file() and not f.relative_to(saved).parts[0].startswith(("tokenizer", "record"))
+    ]
     assert record["stored_bytes"] == sum(f.stat().st_size for f in artifacts) > 0
     assert json.loads((saved / "record.json").read_text())["case"] == record["case"]
     if METHODS[name].tags.uses_backbone:

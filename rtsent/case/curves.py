@@ -9,6 +9,7 @@ without retraining.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,9 @@ class LearningCurve(Callback):
     split, of `num_labels` classes (rtsent.case.scoring). `started` is the `time.perf_counter()` at which
     the training window opened: each point's `train_time_s` is the training time up to it, this curve's
     evaluations excluded. `listener` (a callback) hears each point as `on_evaluate(point)` once it is kept.
+    `max_points` (the recipe's epochs, rounded up): when `Recipe.min_steps` stretched training to more
+    epochs than that, every k-th epoch is evaluated (and the last), so a 16-example training set trained for
+    100 one-step epochs costs the evaluations its 2 planned epochs would; None: every epoch.
     """
 
     def __init__(
@@ -41,6 +45,7 @@ class LearningCurve(Callback):
         num_labels: int,
         device: torch.device,
         listener: Callback | None = None,
+        max_points: int | None = None,
     ) -> None:
         self.predict = predict
         self.listener = listener
@@ -52,16 +57,24 @@ class LearningCurve(Callback):
         self.eval_seconds = 0.0  # all evaluations of this curve, seconds
         self.last_predictions: dict[str, np.ndarray] = {}  # the last point's, for the record's headline
         self.last_eval_seconds = 0.0
+        self.max_points = max_points
         self._per_epoch = 1
+        self._total_steps = 0
+        self._every = 1  # evaluate every this many epochs (and after the last step)
         self._loss: Any = None
 
     def on_train_begin(self, *, total_steps: int, steps_per_epoch: int) -> None:
-        self._per_epoch = steps_per_epoch
+        self._per_epoch, self._total_steps = steps_per_epoch, total_steps
+        if self.max_points:
+            epochs = math.ceil(total_steps / steps_per_epoch)
+            self._every = max(1, math.ceil(epochs / self.max_points))
 
     def on_step_end(self, step: int, loss: Any, tokens: int | None) -> None:
         self._loss = loss  # kept as a tensor: read once per epoch, not once per step (a GPU sync)
 
     def on_epoch_end(self, epoch: int, step: int, model: Any) -> None:
+        if (epoch + 1) % self._every and step < self._total_steps:
+            return  # stretched by min_steps: not an epoch this curve evaluates
         synchronize(self.device)
         begin = time.perf_counter()
         train_time = begin - self.started - self.eval_seconds
@@ -87,4 +100,6 @@ class LearningCurve(Callback):
         self.last_predictions = predictions
         self.points.append(point)
         if self.listener is not None:
-            self.listener.on_evaluate(point)
+            # `resource`: this point's number (1, 2, ...), the pruner's unit: the epoch, unless min_steps
+            # stretched training (then the epochs run are many, the points as many as planned)
+            self.listener.on_evaluate({**point, "resource": len(self.points)})

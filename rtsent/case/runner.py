@@ -7,6 +7,7 @@ A case never raises for a failure of its own: the record carries the status (`pa
 from __future__ import annotations
 
 import gc
+import math
 import shutil
 import time
 import traceback
@@ -70,6 +71,10 @@ def identity_fields(config: CaseConfig) -> dict[str, Any]:
         "data_columns": {"text": config.data.text_column, "label": config.data.label_column},
         "data_config": config.data.config_name,
         "max_train": config.max_train,
+        # the labelled-set size axis (rtsent.data.draws): examples per class drawn with the seed; null: all
+        "per_class": config.per_class,
+        # "drawn": validation cut to per_class too (true few-shot); null: no size (the source's split)
+        "validation_split": config.validation if config.per_class is not None else None,
         "recipe": config.recipe.as_dict(),
         "swept": dict(config.swept),  # the values a sweep set (lr apart), as the case id names them
         "floor": config.floor,
@@ -81,7 +86,7 @@ def identity_fields(config: CaseConfig) -> dict[str, Any]:
 def case_inputs(config: CaseConfig, workbench: Workbench) -> dict[str, Any]:
     """Everything that decides a case's result, as its record states it (what --rtsent-resume compares:
     `rtsent.schema.records.resume_mismatch`). The model and data come from the workbench's caches."""
-    _, hashes = workbench.splits(config.data, config.max_train)
+    _, hashes = workbench.splits(config.data, config.max_train, config.draw)
     backbone = workbench.task_backbone(config.model, config.data, lora_targets=config.lora_targets)
     method = get_method(config.method)(
         recipe=config.recipe, precision=config.precision, seed=config.seed, lr=config.lr, **dict(config.params)
@@ -154,6 +159,9 @@ def _run_case(
         gc.collect()  # an earlier case's failure (e.g. out of memory) may still hold blocks
         torch.cuda.empty_cache()
     _, reason = resolve_precision(config.precision, workbench.device)
+    runs_in = get_method(config.method).tags.precisions
+    if not reason and runs_in is not None and config.precision not in runs_in:
+        reason = f"method {config.method!r} runs in {', '.join(runs_in)} only, not {config.precision}"
     if reason:
         return _finish(record, "skipped", reason)
     train_window = curve = None
@@ -165,6 +173,7 @@ def _run_case(
             max_length=config.recipe.max_length,
             lora_targets=config.lora_targets,
             callbacks=[hooks],
+            draw=config.draw,
         )
         backbone = task.backbone
         record.update(
@@ -176,6 +185,7 @@ def _run_case(
             data_encoding=task.data_encoding,  # how the text files were decoded; None for a hub dataset
             cross_split_duplicates=task.cross_split_duplicates,  # texts shared by two full splits, per pair
             train_rows=len(task.splits["train"]),
+            validation_rows=len(task.splits["validation"]),
             head_replaced=list(backbone.head_replaced),
             label_names=list(task.label_names),  # class id -> name: what the labels and predictions mean
             f1_average=f1_average(task.num_labels),  # which F1 val_f1/test_f1 are (rtsent.case.scoring)
@@ -199,6 +209,9 @@ def _run_case(
                 for s in ("train", "validation", "test")
             ]
             record["feature_time_s"] = sum(f.seconds for f in features)
+            # the training split's share: what fitting costs (validation and test are evaluation), e.g. at
+            # a labelled-set size (rtsent.report.sizes), where it is the one pass each draw pays
+            record["train_feature_time_s"] = features[0].seconds
             record["feature_tokens"] = sum(f.tokens.real for f in features)
             record["feature_padding_share"] = 1 - record["feature_tokens"] / max(
                 1, sum(f.tokens.slots for f in features)
@@ -212,6 +225,7 @@ def _run_case(
                 num_labels=task.num_labels,
                 device=workbench.device,
                 listener=hooks,  # a search's pruner hears each epoch's validation accuracy
+                max_points=math.ceil(config.recipe.epochs),  # as many as planned when min_steps adds epochs
             )
             if config.method in TAKES_LR
             else None

@@ -60,6 +60,8 @@ def study_name(config: CaseConfig, search: Search) -> str:
     """The study a trial belongs to: everything that makes its trials comparable, in one readable line."""
     row = CaseId(config.method, None, config.swept, config.precision).row  # the grid row, lr and trial aside
     subset = "full" if config.max_train is None else f"max_train{config.max_train}"
+    if config.per_class is not None:  # a draw per seed: the seed is in the key already
+        subset += f"-per_class{config.per_class}-validation={config.validation}"
     return " | ".join(
         (config.profile, config.model, config.data.source, subset, row, f"seed{config.seed}", search.digest)
     )
@@ -120,7 +122,7 @@ class Pruning(Callback):
 
     def on_evaluate(self, metrics: dict[str, Any]) -> None:
         epoch = metrics["epoch"]
-        self.trial.report(metrics["val_accuracy"], step=max(1, math.ceil(epoch - 1e-9)))
+        self.trial.report(metrics["val_accuracy"], step=metrics.get("resource") or max(1, math.ceil(epoch - 1e-9)))
         if self.trial.should_prune():
             raise Pruned(f"pruned after epoch {epoch:g}: val accuracy {metrics['val_accuracy']:.4f}", epoch=epoch)
 

@@ -4,6 +4,7 @@ validated when built. Profiles (rtsent.plan.profiles) hold one per method.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -26,6 +27,9 @@ class Recipe:
     length_grouped: bool = True  # batches of similar length (shuffled with the seed): less padding
     max_grad_norm: float = 1.0
     head_lr: float | None = None  # lr of the classification head in full/lora; None = the case's lr
+    # optimizer steps a gradient-trained method takes at least: a small labelled set gets more epochs
+    # (`steps`) rather than a handful of steps; 0: `epochs` alone decides (the profiles' recipes)
+    min_steps: int = 0
     notes: str = ""
 
     # The valid range of every numeric field (tests/test_sweeps.py checks that none lacks one): outside
@@ -39,6 +43,7 @@ class Recipe:
         "eval_batch_size": POSITIVE_INT,
         "max_grad_norm": POSITIVE,
         "head_lr": Interval(float, 0, None, closed="neither", none=True),
+        "min_steps": Interval(int, 0),
     }
 
     def __post_init__(self) -> None:
@@ -46,5 +51,17 @@ class Recipe:
         if self.pooling not in POOLINGS:
             raise ValueError(f"recipe pooling={self.pooling!r} is not one of {POOLINGS}")
 
+    def steps(self, rows: int) -> tuple[int, int]:
+        """(optimizer steps per epoch, total optimizer steps) for a training split of `rows` rows: `epochs`
+        epochs of ceil(rows / batch_size) steps (a fractional last epoch stops part-way), at least
+        `min_steps`, at least 1."""
+        per_epoch = math.ceil(rows / self.batch_size)
+        return per_epoch, max(1, round(self.epochs * per_epoch), self.min_steps)
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as a record stores them; `min_steps` at 0 is left out: it joined the recipe later, and
+        records written before it must still resume and pool with today's (rtsent.schema.records)."""
+        fields = asdict(self)
+        if not fields["min_steps"]:
+            del fields["min_steps"]
+        return fields

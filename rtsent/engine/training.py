@@ -178,15 +178,15 @@ def train(
 ) -> TrainStats:
     """Train the parameters of `model` that require grad: AdamW, linear warmup then linear decay.
 
-    Fractional `recipe.epochs` stop part-way through the last epoch. `callbacks` hear
+    `recipe.steps` sets the length: fractional `recipe.epochs` stop part-way through the last epoch, and
+    `recipe.min_steps` adds epochs to a small training split. `callbacks` hear
     on_train_begin, on_step_end (the detached loss tensor: reading it synchronizes a GPU),
     on_epoch_end (after the epoch's losses were checked finite) and on_train_end.
     Raises `Diverged` at the first NaN/inf loss.
     """
     hooks = as_callback(callbacks)
     lengths = np.array([len(row) for row in input_ids])
-    per_epoch = math.ceil(len(lengths) / recipe.batch_size)
-    total_steps = max(1, round(recipe.epochs * per_epoch))
+    per_epoch, total_steps = recipe.steps(len(lengths))
     model.to(device).train()  # before the optimizer, which picks its kernels by the parameters' device
     # CUDA's dropout is one fused kernel already; the CPU's is the slow serial one MaskDropout replaces.
     dropout = "mask" if device.type == "cpu" and use_mask_dropout(model) else "torch"

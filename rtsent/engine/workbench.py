@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from datasets import DatasetDict
 
+from rtsent.data.draws import Draw, apply_draw
 from rtsent.data.sources import (
     SPLITS,
     DataSpec,
@@ -136,15 +137,21 @@ class Workbench:
         classes = len(self._load(as_spec(data)).label_names)
         return self.backbone(model, num_labels=classes, lora_targets=lora_targets)
 
-    def splits(self, source: DataSpec | str, max_train: int | None) -> tuple[Any, dict[str, str]]:
-        """(splits, split hashes), the training split cut to a stratified `max_train` rows (seed 0); `source`
-        a DataSpec or a source string (its `text` and `label` columns)."""
+    def splits(
+        self, source: DataSpec | str, max_train: int | None, draw: Draw | None = None
+    ) -> tuple[Any, dict[str, str]]:
+        """(splits, split hashes), the training split cut to a stratified `max_train` rows (seed 0), then to
+        `draw`'s examples per class (rtsent.data.draws: `DrawError` when a class has too few); `source` a
+        DataSpec or a source string (its `text` and `label` columns)."""
         source = as_spec(source)
-        key = (source, max_train)
+        key = (source, max_train, draw)
         if key not in self._splits:
-            splits = DatasetDict(self._load(source).splits)  # a sample below replaces train here, not in `loaded`
+            loaded = self._load(source)
+            splits = DatasetDict(loaded.splits)  # a sample below replaces train here, not in `loaded`
             if max_train is not None:
                 splits["train"] = stratified_sample(splits["train"], max_train, seed=0)
+            if draw is not None:
+                splits = apply_draw(splits, draw, tuple(loaded.label_names))
             self._splits[key] = (splits, {name: split_hash(splits[name]) for name in SPLITS})
         return self._splits[key]
 
@@ -175,14 +182,15 @@ class Workbench:
         max_length: int | None,
         lora_targets: tuple[str, ...] = (),
         callbacks: Sequence[Callback] = (),
+        draw: Draw | None = None,
     ) -> Task:
-        """The tokenized task, its backbone's head sized to the data's classes; `callbacks` hear
-        on_phase("tokenizing") when it is not cached yet."""
+        """The tokenized task, its backbone's head sized to the data's classes, its training split cut to
+        `draw` (rtsent.data.draws) when given; `callbacks` hear on_phase("tokenizing") when it is not cached yet."""
         data = as_spec(data)
-        splits, hashes = self.splits(data, max_train)
+        splits, hashes = self.splits(data, max_train, draw)
         loaded = self._loaded[data]
         backbone = self.task_backbone(model, data, lora_targets=lora_targets)
-        key = (model, data, max_train, max_length)
+        key = (model, data, max_train, max_length, draw)
         if key not in self._tokenized:
             as_callback(callbacks).on_phase("tokenizing")
             self._tokenized[key] = tokenize(splits, backbone.tokenizer, max_length=max_length)

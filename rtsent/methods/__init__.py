@@ -19,6 +19,7 @@ from rtsent.methods.ia3 import IA3
 from rtsent.methods.lora import LoRA
 from rtsent.methods.nbsvm import NBSVM
 from rtsent.methods.prompt import PromptTuning
+from rtsent.methods.setfit import SetFit
 from rtsent.methods.svm import FrozenSVM
 from rtsent.methods.tfidf import TfidfLogistic
 from rtsent.schema.ranges import POSITIVE, Constraint, out_of_range
@@ -34,6 +35,7 @@ METHODS: dict[str, type] = {
     "ia3": IA3,
     "prompt": PromptTuning,
     "bitfit": BitFit,
+    "setfit": SetFit,
     "tfidf": TfidfLogistic,
     "nbsvm": NBSVM,
 }

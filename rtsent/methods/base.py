@@ -33,6 +33,8 @@ class MethodTags:
       timed merged.
     - `serving_shape`: the `__init__` hyperparameters that set serving speed (LoRA's `r`, `target_modules`);
       None: every hyperparameter and the training split (a learned vocabulary sets a bag-of-words cost).
+    - `precisions`: the precisions it runs in (None: every one the device runs); a case in another is
+      skipped with the reason, as one the device cannot run is (never run in fp32 instead).
     """
 
     uses_backbone: bool = True
@@ -41,6 +43,7 @@ class MethodTags:
     takes_lr: bool = False
     mergeable: bool = False
     serving_shape: tuple[str, ...] | None = None
+    precisions: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if (self.frozen_features or self.trains_backbone or self.mergeable) and not self.uses_backbone:

@@ -69,8 +69,7 @@ class FrozenHead:
         features = self._features(task, "train").to(task.device)
         labels = torch.as_tensor(task.labels("train")).to(task.device)
         recipe, generator = self.recipe, torch.Generator().manual_seed(self.seed)
-        per_epoch = math.ceil(len(labels) / recipe.batch_size)
-        total = max(1, round(recipe.epochs * per_epoch))
+        per_epoch, total = recipe.steps(len(labels))
         parameters = [(n, p) for n, p in head.named_parameters() if p.requires_grad]
         optimizer, schedule = make_optimizer(parameters, recipe=recipe, lr=self.lr, total_steps=total)
         torch.manual_seed(self.seed)  # dropout masks

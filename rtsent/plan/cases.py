@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rtsent.data.draws import VALIDATIONS, Draw
 from rtsent.data.sources import DataSpec
 from rtsent.engine.devices import resolve_precision
 from rtsent.engine.recipe import Recipe
@@ -36,6 +37,10 @@ class CaseConfig:
     # a trial of the budgeted search (rtsent.case.trials): its index among the row's trials; lr, params and
     # swept are the grid row's until the trial samples them, and the case id names the trial, not the values
     trial: int | None = None
+    # the labelled-set size axis (rtsent.data.draws): examples per class drawn from the training split
+    # with the case's seed; None: the whole split (or the profile's max_train subset, drawn once)
+    per_class: int | None = None
+    validation: str = "full"  # "drawn": validation cut to per_class too (rtsent.data.draws.Draw)
 
     def __post_init__(self) -> None:
         if isinstance(self.data, str):  # a source alone: its `text` and `label` columns
@@ -49,6 +54,12 @@ class CaseConfig:
             raise ValueError(f"seed={self.seed!r} is not a non-negative integer")
         if self.max_train is not None and self.max_train < 2:
             raise ValueError(f"max_train={self.max_train!r} is not an integer >= 2")
+        if self.per_class is not None and not (type(self.per_class) is int and self.per_class >= 1):
+            raise ValueError(f"per_class={self.per_class!r} is not an integer >= 1")
+        if self.validation not in VALIDATIONS or (self.validation != "full" and self.per_class is None):
+            raise ValueError(
+                f"validation={self.validation!r} is not one of {', '.join(VALIDATIONS)} (drawn needs per_class)"
+            )
         if self.trial is not None and not (type(self.trial) is int and self.trial >= 0):
             raise ValueError(f"trial={self.trial!r} is not a non-negative integer")
         if self.floor is not None and not 0 <= self.floor <= 1:
@@ -58,10 +69,19 @@ class CaseConfig:
     def caseid(self) -> CaseId:
         """What the case id names (rtsent/schema/caseid.py): the lr only for a method that takes one; a trial
         its index and its grid row's own values (`lora-trial3-target_modules=all-linear-bf16-seed0`)."""
+        size = (("per_class", self.per_class),) if self.per_class is not None else ()
+        size += (("validation", self.validation),) if self.validation != "full" else ()
         if self.trial is not None:
-            return CaseId(self.method, None, (("trial", self.trial), *self.swept), self.precision, self.seed)
+            return CaseId(self.method, None, (("trial", self.trial), *self.swept, *size), self.precision, self.seed)
         lr = self.lr if self.method in TAKES_LR else None
-        return CaseId(self.method, lr, self.swept, self.precision, self.seed)
+        return CaseId(self.method, lr, (*self.swept, *size), self.precision, self.seed)
+
+    @property
+    def draw(self) -> Draw | None:
+        """The training examples this case draws (rtsent.data.draws), or None: the whole training split."""
+        if self.per_class is None:
+            return None
+        return Draw(per_class=self.per_class, seed=self.seed, validation=self.validation)
 
     @property
     def row(self) -> str:
@@ -88,12 +108,14 @@ def build_grid(
     sweep_exact: bool = False,
     lora_targets: tuple[str, ...] = (),
     trials: dict[str, int] | None = None,
+    sizes: TrainSizes | None = None,
 ) -> list[CaseConfig]:
     """Every case's `CaseConfig`: the profile's grid, each swept method's entries replaced by its sweep's
     configurations (`sweep`: method -> SweepPoints, rtsent.plan.sweeps; `sweep_exact`: each point one
     configuration that ran, not values to cross), each searched method's (`trials`: method -> trials, from
     rtsent.plan.space.Search) by that many trial cases per grid row (its learning rates as one row), precision
-    and seed; `precisions` given replace the profile's. A ValueError names case ids that come out twice."""
+    and seed; `precisions` given replace the profile's; `sizes` (the labelled-set size axis) crosses every
+    case with its sizes. A ValueError names case ids that come out twice."""
     trials = trials or {}
 
     cases, swept_done = [], set()
@@ -135,12 +157,48 @@ def build_grid(
                         lora_targets=lora_targets,
                     )
                     cases.append(replace(config, floor=floor_for(floors, config.row)))
+    if sizes is not None:
+        cases = [sized for case in cases for sized in sizes.cross(case)]
     unique = list(dict.fromkeys(cases))  # a sweep value equal to a grid row's own setting: one case
     ids = [case.case_id for case in unique]
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
         raise ValueError(f"the grid names cases twice: {', '.join(twice[:5])}; make the sweep's values distinct")
     return unique
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainSizes:
+    """The labelled-set size axis (`--rtsent-per-class`): every case runs at each size.
+
+    `per_class`: examples per class (None: the whole training split); a sized case draws its own
+    examples with its seed (rtsent.data.draws) and trains at least `min_steps` optimizer steps, the one
+    rule for every gradient-trained method (recorded as the recipe's `min_steps`). `validation` "drawn" cuts
+    validation to the same size (the true few-shot setting). Sized cases have no floor: floors are measured
+    on the whole split."""
+
+    per_class: tuple[int | None, ...]
+    min_steps: int = 100
+    validation: str = "full"
+
+    def __post_init__(self) -> None:
+        if not self.per_class or any(n is not None and (type(n) is not int or n < 1) for n in self.per_class):
+            raise ValueError(f"per_class={self.per_class!r}: expected integers >= 1 or None (the whole split)")
+        if type(self.min_steps) is not int or self.min_steps < 0:
+            raise ValueError(f"min_steps={self.min_steps!r} is not an integer >= 0")
+        if self.validation not in VALIDATIONS:
+            raise ValueError(f"validation={self.validation!r} is not one of {', '.join(VALIDATIONS)}")
+
+    def cross(self, case: CaseConfig) -> list[CaseConfig]:
+        """`case` at each size: the whole-split case as it is, each drawn one with its draw and the rule."""
+        out = []
+        for n in self.per_class:
+            if n is None:
+                out.append(case)
+                continue
+            recipe = replace(case.recipe, min_steps=max(case.recipe.min_steps, self.min_steps))
+            out.append(replace(case, per_class=n, validation=self.validation, recipe=recipe, floor=None))
+        return out
 
 
 def _trials(

@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from rtsent.plugin.plans import listed_once as _listed_once
+from rtsent.plugin.plans import split as _split
+
 OPTIONS = {
     # option: (environment variable, default, help)
     "profile": ("RTSENT_PROFILE", "seed", "profile: seed (the study, GPU), offline, quick (CI gate), smoke"),
@@ -41,6 +44,23 @@ OPTIONS = {
         "architecture, else rtsent's), e.g. query,value",
     ),
     "max-train": ("RTSENT_MAX_TRAIN", "", "stratified training-subset size (default: the profile's)"),
+    "per-class": (
+        "RTSENT_PER_CLASS",
+        "",
+        "labelled-set sizes, examples per class, each case run at each, e.g. 8,32,128,all (all: the whole "
+        "training split); every seed draws its own examples",
+    ),
+    "min-steps": (
+        "RTSENT_MIN_STEPS",
+        "100",
+        "with --rtsent-per-class: optimizer steps a gradient-trained case takes at least (more epochs on few examples)",
+    ),
+    "validation": (
+        "RTSENT_VALIDATION",
+        "full",
+        "with --rtsent-per-class: full (the source's validation split) or drawn (cut to the same size per class, "
+        "the true few-shot setting)",
+    ),
     "sweep": (
         "RTSENT_SWEEP",
         "",
@@ -119,6 +139,7 @@ class Session:
     sweep: dict[str, list[Any]] = field(default_factory=dict)  # method -> SweepPoints (rtsent.plan.sweeps)
     sweep_exact: bool = False  # selected:FILE: each point is one configuration that ran, not values to cross
     search: Any = None  # --rtsent-search: rtsent.plan.space.Search; None: the grid (and sweep) alone
+    sizes: Any = None  # --rtsent-per-class: rtsent.plan.cases.TrainSizes; None: the training split as it is
     records_path: str = ""
     progress: str = "auto"
     progress_sink: Any = field(default=None, repr=False)  # set when pytest's terminal is up; None: silent
@@ -153,12 +174,14 @@ class Session:
             sweep_exact=self.sweep_exact,
             lora_targets=self.lora_targets,
             trials={method: self.search.trials for method in self.search.spaces} if self.search else None,
+            sizes=self.sizes,
         )
 
     def open(self) -> None:
         """Load the model source and the data once, now: a bad source stops the run before any training."""
         import torch
 
+        from rtsent.data.draws import Draw, DrawError
         from rtsent.data.sources import DataSourceError
         from rtsent.engine.backbones import BackboneSourceError, check_max_length
         from rtsent.engine.devices import configure_threads
@@ -179,6 +202,11 @@ class Session:
         self.workbench = Workbench(device=self.device)
         try:
             _, hashes = self.workbench.splits(self.data, self.max_train)  # the data first: they give the classes
+            if self.sizes is not None:  # every size drawable from every class, before any training
+                for n in filter(None, self.sizes.per_class):
+                    self.workbench.splits(
+                        self.data, self.max_train, Draw(per_class=n, seed=0, validation=self.sizes.validation)
+                    )
             # loaded and checked: weights, head (sized to the data's classes), tokenizer
             backbone = self.workbench.task_backbone(self.model, self.data, lora_targets=self.lora_targets)
             for method in self.methods:
@@ -189,8 +217,9 @@ class Session:
             if self.save_dir:  # another model's artifacts in the folder would be overwritten case by case
                 current = {"model": self.model, "data": self.data.source, "model_identity": backbone.identity}
                 check_save_folder(self.save_dir, {**current, "split_hashes": hashes})
-        except (BackboneSourceError, DataSourceError, RecordsError) as error:
-            raise pytest.UsageError(f"rtsent: {error}") from None
+        except (BackboneSourceError, DataSourceError, DrawError, RecordsError) as error:
+            message = f"--rtsent-per-class: {error}" if isinstance(error, DrawError) else str(error)
+            raise pytest.UsageError(f"rtsent: {message}") from None
 
     def check_methods(self, backbone: Any) -> None:
         """Each case's method, with its hyperparameters, checked against the architecture once, before any
@@ -274,21 +303,6 @@ def parse_devices(text: str) -> list[int]:
     return devices
 
 
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _listed_once(option: str, text: str, given: list[str], means: list[Any], what: str, why: str = "") -> None:
-    """One-line ValueError when two entries of `given` mean the same thing (`means`, position by position):
-    a repeated seed would run as a second "seed" with pytest's id suffix and fake a spread of 0."""
-    seen: dict[Any, str] = {}
-    for entry, meaning in zip(given, means, strict=True):
-        if meaning in seen:
-            both = f" ({seen[meaning]!r} and {entry!r}{why})" if entry != seen[meaning] else ""
-            raise ValueError(f"--rtsent-{option}={text!r} lists {what} {meaning} twice{both}; list each {what} once")
-        seen[meaning] = entry
-
-
 def parse_options(get: Any, *, pinned: str | None = None) -> Session:
     """Build the session from `get(name)` -> option string; one-line ValueError on a bad value."""
     from rtsent.engine.devices import MIXED, pick_device, resolve_precision
@@ -296,10 +310,15 @@ def parse_options(get: Any, *, pinned: str | None = None) -> Session:
     from rtsent.plan.floors import default_floors_path, load_floors
     from rtsent.plan.profiles import get_profile
     from rtsent.plugin.distributed import worker_device
+    from rtsent.plugin.plans import load_search, load_sizes, load_sweep_option
     from rtsent.plugin.progress import PROGRESS_MODES
     from rtsent.schema.caseid import PRECISIONS
 
     profile = get_profile(get("profile"))
+
+    def given(name: str) -> str:  # a caller building the options itself may leave some out: their defaults
+        return get(name) or OPTIONS[name][1]
+
     try:
         seeds = [int(part) for part in _split(get("seeds"))]
     except ValueError:
@@ -348,11 +367,17 @@ def parse_options(get: Any, *, pinned: str | None = None) -> Session:
     )
     sweep = {}
     if get("sweep"):
-        sweep = _load_sweep(get("sweep"))
+        sweep = load_sweep_option(get("sweep"))
         unknown = [m for m in sweep if m not in {e.method for e in profile.grid}]
         if unknown:
             raise ValueError(f"--rtsent-sweep names {unknown}, which profile {profile.name!r} does not run")
-    search = _load_search(get, profile, sweep) if get("search") else None
+    search = load_search(given, profile, sweep) if get("search") else None
+    sizes = load_sizes(given) if get("per-class") else None
+    for option in ("min-steps", "validation"):  # said, and unheard without a size axis: refused
+        if sizes is None and get(option) and get(option) != OPTIONS[option][1]:
+            raise ValueError(
+                f"--rtsent-{option}={get(option)!r} needs --rtsent-per-class (it sets the size axis's rule)"
+            )
     from rtsent.plugin.outputs import check_writable
 
     # found wanting now, not after the training
@@ -396,57 +421,5 @@ def parse_options(get: Any, *, pinned: str | None = None) -> Session:
         sweep=sweep,
         sweep_exact=get("sweep").startswith("selected:"),
         search=search,
+        sizes=sizes,
     )
-
-
-def _load_search(get: Any, profile: Any, sweep: dict[str, Any]) -> Any:
-    """--rtsent-search with its budget, storage and pruner (rtsent.plan.space.Search); one-line ValueError."""
-    from rtsent.plan.space import Search, load_space
-    from rtsent.plan.sweeps import SweepError
-
-    if sweep:
-        raise ValueError("--rtsent-search and --rtsent-sweep both given: a run searches its methods or sweeps them")
-    try:
-        spaces, digest = load_space(get("search"))
-    except SweepError as error:
-        raise ValueError(f"--rtsent-search: {error}") from None
-    unknown = [m for m in spaces if m not in {e.method for e in profile.grid}]
-    if unknown:
-        raise ValueError(f"--rtsent-search names {unknown}, which profile {profile.name!r} does not run")
-    trials_text = get("trials") or OPTIONS["trials"][1]  # a caller building the options may leave it out
-    try:
-        trials = int(trials_text)
-    except ValueError:
-        raise ValueError(f"--rtsent-trials={trials_text!r} is not an integer") from None
-    try:
-        import optuna  # noqa: F401
-    except ImportError:
-        raise ValueError("--rtsent-search needs Optuna: pip install 'rtsent[search]'") from None
-    return Search(
-        spaces=spaces,
-        name=get("search"),
-        digest=digest,
-        trials=trials,
-        storage=get("study") or "",
-        pruner=get("pruner") or OPTIONS["pruner"][1],
-    )
-
-
-def _load_sweep(text: str) -> dict[str, list[Any]]:
-    """A sweep file or packaged name, or `selected:RESULTS.json`: the configurations chosen on validation there."""
-    from rtsent.plan.sweeps import SweepError, load_sweep, parse_sweep
-
-    try:
-        if not text.startswith("selected:"):
-            return load_sweep(text)
-        from rtsent.report.selection import as_sweep, select
-        from rtsent.schema.records import RecordsError, read_document, records_of
-
-        path = text.removeprefix("selected:")
-        try:
-            records = records_of(read_document(path))
-        except RecordsError as error:
-            raise SweepError(f"--rtsent-sweep={text}: {error}") from None
-        return parse_sweep(as_sweep(select(records)), source=f"the selection in {path!r}")
-    except SweepError as error:
-        raise ValueError(str(error)) from None

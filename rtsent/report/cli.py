@@ -243,6 +243,27 @@ def selection_text(records: list[dict[str, Any]], headers: list[dict[str, Any]],
     return to_text(shown, pairs, headers, args.format, plot_png, pairs_title=title)
 
 
+def sizes_text(records: list[dict[str, Any]], headers: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """`--by train_size`: accuracy against labelled-set size (rtsent/report/sizes.py); with --plot FILE.png
+    the accuracy-against-size plot there."""
+    from rtsent.report.sizes import shown_rows, size_table
+
+    table = size_table(records)
+    if not table:
+        raise ReportError("no case with test metrics to show against size")
+    shown = pd.DataFrame(shown_rows(table))
+    if args.format in escaping.CELL:  # html escapes in rtsent.report.html, json in json.dumps
+        shown = shown.astype(str).map(escaping.CELL[args.format])
+    plot_png = None
+    if args.plot or args.format == "html":
+        from rtsent.report.plots import sizes_png
+
+        plot_png = sizes_png(table)
+        if args.plot:
+            write_atomic(args.plot, plot_png)
+    return to_text(shown, pd.DataFrame(), headers, args.format, plot_png)
+
+
 def gate(
     summary: pd.DataFrame,
     baseline: pd.DataFrame,
@@ -329,6 +350,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="with --select: always the best validation accuracy (default: a cheaper one within one standard error)",
     )
+    parser.add_argument(
+        "--by",
+        choices=["train_size"],
+        help="train_size: per method, test accuracy against labelled-set size (--rtsent-per-class runs), the best "
+        "method at each size and those within one standard error of it",
+    )
     parser.add_argument("--github-bigger", help="write github-action-benchmark customBiggerIsBetter JSON here")
     parser.add_argument("--github-smaller", help="write github-action-benchmark customSmallerIsBetter JSON here")
     return parser.parse_args(argv)
@@ -344,6 +371,8 @@ def check_options(args: argparse.Namespace) -> None:
         # argparse's float() reads "nan" and "inf": a gate that can never fire (nan) or never pass
         if value is not None and value not in valid:
             raise ReportError(f"{flag}={value} is not {valid}")
+    if args.select and args.by:
+        raise ReportError("--select and --by both given: choose configurations on validation, or show accuracy by size")
     inputs = [p for p in [*args.files, args.baseline] if p and os.path.isfile(p)]
     outputs = [("--output", args.output), ("--github-bigger", args.github_bigger)]
     outputs.append(("--github-smaller", args.github_smaller))
@@ -369,8 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown:
             raise ReportError(f"unknown column(s) {unknown}; available: {', '.join(COLUMNS)}")
         records, headers = read_records(args.files)  # each file parsed once
-        if args.select:
-            text = selection_text(records, headers, args)
+        if args.select or args.by:
+            text = (selection_text if args.select else sizes_text)(records, headers, args)
             if args.output:
                 write_atomic(args.output, text)
             else:

@@ -115,7 +115,8 @@ def sweep_png(selections: list) -> bytes:
         elif key in ("lr", "C", "head_lr", "weight_decay") and min(values) > 0:
             axis.set_xscale("log")
             axis.xaxis.set_minor_formatter("")  # within one decade matplotlib labels minor ticks: they overlap
-        axis.set_title(mathtext(f"{selection.group[2]} ({selection.group[3]})"), fontsize=10)
+        size = f", {selection.group[4]}/class" if selection.group[4] is not None else ""
+        axis.set_title(mathtext(f"{selection.group[2]} ({selection.group[3]}{size})"), fontsize=10)
         axis.set_xlabel(mathtext(key))
         axis.set_ylabel("val accuracy")
         axis.grid(alpha=0.3)
@@ -147,7 +148,12 @@ def curves_png(selections: list) -> bytes:
                 selection.chosen.epoch, color="tab:red", alpha=0.6, label=f"chosen: epoch {selection.chosen.epoch:g}"
             )
         axis.set_title(
-            mathtext(f"{selection.group[2]}: {describe(selection.chosen).rsplit(', epoch', 1)[0]}"), fontsize=10
+            mathtext(
+                f"{selection.group[2]}"
+                + (f" at {selection.group[4]}/class" if selection.group[4] is not None else "")
+                + f": {describe(selection.chosen).rsplit(', epoch', 1)[0]}"
+            ),
+            fontsize=10,
         )
         axis.set_xlabel("epoch")
         axis.set_ylabel("val accuracy (mean ± std over seeds)")
@@ -159,4 +165,36 @@ def curves_png(selections: list) -> bytes:
     if not lines:
         flat[0].set_visible(True)
         flat[0].text(0.5, 0.5, "no learning curve among the selections", ha="center", va="center")
+    return _png(plt, figure)
+
+
+def sizes_png(table: list[dict]) -> bytes:
+    """Test accuracy against labelled training rows (log x), one line and 95% band per method (and model):
+    `table` is rtsent.report.sizes.size_table's."""
+    import math
+    from collections import defaultdict
+
+    lines: dict[tuple, list[dict]] = defaultdict(list)
+    for row in table:
+        if not math.isnan(row["train rows"]):
+            drawn = " (validation drawn)" if row["validation"] == "drawn" else ""
+            lines[(str(row["model"]), row["method"] + drawn)].append(row)
+    several = len({model for model, _ in lines}) > 1
+    plt, figure, axes = _figure(1, 1, "Test accuracy against labelled-set size")
+    axis = axes[0][0]
+    figure.set_size_inches(7.5, 4.8)
+    for (model, method), points in sorted(lines.items()):
+        points.sort(key=lambda r: r["train rows"])
+        x = [r["train rows"] for r in points]
+        (line,) = axis.plot(
+            x, [r["test acc"] for r in points], marker="o", label=mathtext(f"{model}: {method}" if several else method)
+        )
+        low, high = [r["95% interval"][0] for r in points], [r["95% interval"][1] for r in points]
+        axis.fill_between(x, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
+    axis.set_xscale("log")
+    axis.set_xlabel("labelled training examples (log)")
+    axis.set_ylabel("test accuracy, mean over draws (95% band)")
+    axis.grid(alpha=0.3)
+    if lines:
+        axis.legend(fontsize=7, loc="lower right")
     return _png(plt, figure)

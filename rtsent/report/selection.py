@@ -29,7 +29,8 @@ from rtsent.schema.caseid import format_number
 from rtsent.schema.records import STATUS_WITH_COST, STATUS_WITH_METRICS, decode_labels
 from rtsent.schema.records import number as _number
 
-GROUP = ("profile", "model", "method", "precision")
+# a selection per labelled-set size too (`per_class`, rtsent.report.sizes; None: the whole training split)
+GROUP = ("profile", "model", "method", "precision", "per_class", "validation_split")
 
 
 @dataclass
@@ -127,7 +128,8 @@ class Selection:
 
 
 def select(records: list[dict[str, Any]], *, one_se: bool = True) -> list[Selection]:
-    """One selection per (profile, model, method, precision), chosen on validation accuracy alone."""
+    """One selection per (profile, model, method, precision, labelled-set size), chosen on validation
+    accuracy alone."""
     runs: dict[tuple, float] = defaultdict(float)
     rows: dict[tuple, set[str]] = defaultdict(set)
     pruned: dict[tuple, set[str]] = defaultdict(set)
@@ -207,7 +209,7 @@ def selected_table(selections: list[Selection]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "profile / model": f"{s.group[0]} / {s.group[1]}",
-                "method": f"{s.group[2]}-{s.group[3]}",
+                "method": _method(s),
                 "chosen": describe(c),
                 "val acc": f"{c.mean('val_accuracy'):.3f}",
                 "test acc": f"{np.mean(tests):.3f}" + (f" ± {np.std(tests, ddof=1):.3f}" if len(tests) > 1 else "")
@@ -227,6 +229,13 @@ def selected_table(selections: list[Selection]) -> list[dict[str, Any]]:
     return rows
 
 
+def _method(selection: Selection) -> str:
+    """ "lora-bf16", or "lora-bf16 at 8/class" for a labelled-set size."""
+    _, _, method, precision, per_class, validation = selection.group
+    size = f" at {per_class}/class" if per_class is not None else ""
+    return f"{method}-{precision}{size}" + (" (validation drawn)" if validation == "drawn" else "")
+
+
 def _seconds(value: float | None) -> str:
     if value is None:
         return "–"
@@ -237,14 +246,14 @@ def pairs_on_test(selections: list[Selection]) -> list[dict[str, Any]]:
     """Exact McNemar on test predictions between selected configurations of one profile and model."""
     out = []
     for a, b in combinations(selections, 2):
-        if a.group[:2] != b.group[:2]:
+        if a.group[:2] != b.group[:2] or a.group[4:] != b.group[4:]:  # one profile, model, size and validation
             continue
         seeds = sorted(set(a.chosen.points) & set(b.chosen.points))
         hits = [
             (correct(pa.test_predictions, pa.test_labels), correct(pb.test_predictions, pb.test_labels))
             for pa, pb in ((a.chosen.points[s], b.chosen.points[s]) for s in seeds)
         ]
-        row = pair_row(f"{a.group[2]}-{a.group[3]}", f"{b.group[2]}-{b.group[3]}", hits)
+        row = pair_row(_method(a), _method(b), hits)
         if row:
             out.append(row)
     return out
