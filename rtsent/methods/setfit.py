@@ -112,10 +112,11 @@ class SetFit:
             raise RuntimeError(
                 f"setfit sees {torch.cuda.device_count()} GPUs; pin one (--rtsent-devices or CUDA_VISIBLE_DEVICES)"
             )
-        rows = len(task.labels("train"))
+        rows, passes = len(task.labels("train")), math.ceil(self.recipe.epochs)
+        pairs = 2 * self.num_iterations * rows * passes  # num_iterations of each kind per example, each pass
         # setfit's max_steps is the exact length (it repeats the pairs to reach it), so it is passed only
         # when the pairs would take longer: a cap, as this method's `max_steps` promises
-        planned = math.ceil(2 * self.num_iterations * rows / self.recipe.batch_size)
+        planned = passes * math.ceil(2 * self.num_iterations * rows / self.recipe.batch_size)
         with tempfile.TemporaryDirectory() as scratch:
             body = self._body(task.backbone, str(Path(scratch) / "body")).to(task.device)
             head = LogisticRegression(C=self.C, max_iter=1000, random_state=self.seed)
@@ -124,7 +125,7 @@ class SetFit:
             args = TrainingArguments(
                 output_dir=str(Path(scratch) / "checkpoints"),
                 batch_size=self.recipe.batch_size,
-                num_epochs=math.ceil(self.recipe.epochs),  # passes over the pairs (setfit's: 1)
+                num_epochs=passes,  # passes over the pairs (setfit's: 1)
                 num_iterations=self.num_iterations,
                 max_steps=self.max_steps if planned > self.max_steps else -1,
                 body_learning_rate=self.lr,
@@ -136,7 +137,7 @@ class SetFit:
                 save_strategy="no",
             )
             train = Dataset.from_dict({"text": task.texts("train"), "label": task.labels("train").tolist()})
-            trainer = Trainer(model=model, args=args, train_dataset=train, callbacks=[_Relay(as_callback(callbacks))])
+            trainer = Trainer(model=model, args=args, train_dataset=train, callbacks=[_relay(as_callback(callbacks))])
             trainer.train()
         self.setfit_ = model
         steps = int(trainer.st_trainer.state.global_step)
@@ -144,12 +145,11 @@ class SetFit:
         _, encoder = count_parameters(body)
         self.parameter_counts_ = (encoder + learned, encoder + learned)  # every body weight trains, and the head
         self.params_in_memory_ = encoder + learned
+        seen = min(steps * self.recipe.batch_size, pairs)  # the last batch of a pass may be partial
         self.train_info_ = {
             "steps": steps,
-            "pairs": min(
-                steps * self.recipe.batch_size, 2 * self.num_iterations * rows * math.ceil(self.recipe.epochs)
-            ),
-            "pairs_per_example": min(steps * self.recipe.batch_size / rows, 2 * self.num_iterations),
+            "pairs": seen,
+            "pairs_per_example": seen / rows,
             "head_iterations": int(np.max(head.n_iter_)),
         }
         return self
@@ -173,7 +173,8 @@ class SetFit:
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(Path(folder) / "head.safetensors"))
 
 
-def _relay_class() -> type:
+def _relay(hooks: Callback) -> Any:
+    """A transformers `TrainerCallback` telling `hooks` the trainer's steps (transformers imported here, late)."""
     from transformers import TrainerCallback
 
     class Relay(TrainerCallback):
@@ -191,8 +192,4 @@ def _relay_class() -> type:
         def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             self.hooks.on_train_end(state.global_step)
 
-    return Relay
-
-
-def _Relay(hooks: Callback) -> Any:  # noqa: N802 - reads as the class it builds (transformers imported late)
-    return _relay_class()(hooks)
+    return Relay(hooks)

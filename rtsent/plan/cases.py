@@ -54,12 +54,10 @@ class CaseConfig:
             raise ValueError(f"seed={self.seed!r} is not a non-negative integer")
         if self.max_train is not None and self.max_train < 2:
             raise ValueError(f"max_train={self.max_train!r} is not an integer >= 2")
-        if self.per_class is not None and not (type(self.per_class) is int and self.per_class >= 1):
-            raise ValueError(f"per_class={self.per_class!r} is not an integer >= 1")
-        if self.validation not in VALIDATIONS or (self.validation != "full" and self.per_class is None):
-            raise ValueError(
-                f"validation={self.validation!r} is not one of {', '.join(VALIDATIONS)} (drawn needs per_class)"
-            )
+        if self.per_class is not None:
+            _ = self.draw  # Draw checks per_class and validation (rtsent.data.draws.DrawError, a ValueError)
+        elif self.validation != "full":
+            raise ValueError(f"validation={self.validation!r} needs per_class (a drawn validation split)")
         if self.trial is not None and not (type(self.trial) is int and self.trial >= 0):
             raise ValueError(f"trial={self.trial!r} is not a non-negative integer")
         if self.floor is not None and not 0 <= self.floor <= 1:
