@@ -5,6 +5,7 @@ from pathlib import Path
 
 import peft  # noqa: F401  (see below)
 import pytest
+import torch
 import transformers.models.bert.modeling_bert  # noqa: F401
 
 from rtsent.data.sources import PACKAGED_DATA_FOLDER
@@ -21,8 +22,12 @@ pytest_plugins = ("pytester",)
 # Under pytest-xdist (the README's `-n 2`) each worker, and every bench run it starts, gets its share of
 # the cores: OpenMP threads of two processes each sized to the whole machine spin against each other and
 # run several times slower than either alone.
-if worker_id() is not None and "OMP_NUM_THREADS" not in os.environ:
-    os.environ["OMP_NUM_THREADS"] = str(threads_per_worker(available_cores()))
+# torch sized its own pool when this conftest's imports loaded it, before the variable was set: the worker's
+# torch is resized too (left at the whole machine, tiny-model tests in both workers ran ten times slower).
+if worker_id() is not None:
+    if "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = str(threads_per_worker(available_cores()))
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(scope="session")
