@@ -205,6 +205,7 @@ def fake(method, per_class, seed, correct):
         "seed": seed,
         "status": "passed",
         "per_class": per_class,
+        "validation_split": "full" if per_class else None,  # as the runner records it: null when unsized
         "train_rows": 2 * per_class if per_class else 1000,
         "test_accuracy": correct / 100,
         "test_predictions": encode_labels(predictions),

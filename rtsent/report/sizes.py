@@ -49,7 +49,9 @@ def size_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for record in records:
         if record.get("status") not in STATUS_WITH_METRICS or number(record.get("test_accuracy")) is None:
             continue
-        key = (record.get("profile"), record.get("model"), record.get("validation_split"), record.get("per_class"))
+        # an unsized record (validation_split null) was validated on the whole split, as "full" sized ones are
+        validation = record.get("validation_split") or "full"
+        key = (record.get("profile"), record.get("model"), validation, record.get("per_class"))
         groups[(*key, method_row(record["row"]))].append(record)
     rows = []
     for (profile, model, validation, per_class, method), group in groups.items():
