@@ -5,29 +5,14 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+from benchrun import run_bench
 from packaging.version import Version
 
 from rtsent.report.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip("xdist")
-
-
-def bench(tmp_path, name, *args, env=None):
-    out = tmp_path / f"{name}.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:randomly", f"--benchmark-json={out}", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
-    text = out.read_text() if out.exists() else ""
-    return proc, (json.loads(text) if text else None), out
 
 
 def measured(record):
@@ -44,16 +29,27 @@ def measured(record):
 SMOKE = ["--rtsent-profile=smoke", "--rtsent-methods=svm,head,full,tfidf"]
 
 
-def test_two_workers_give_the_records_of_one_process_in_one_merged_file(tmp_path, capsys):
-    # Both runs start as if from inside another run's xdist worker (this suite under -n): what they inherit
-    # must not make the plain run a "worker" nor keep the -n 2 controller from writing the merged file.
-    env = {**os.environ, "PYTEST_XDIST_WORKER": "gw7", "PYTEST_XDIST_WORKER_COUNT": "8"}
-    proc, alone, _ = bench(tmp_path, "alone", *SMOKE, env=env)
+# Runs start as if from inside another run's xdist worker (this suite under -n): what they inherit must not
+# make a plain run a "worker" nor keep an -n 2 controller from writing the merged file.
+INHERITED = {"PYTEST_XDIST_WORKER": "gw7", "PYTEST_XDIST_WORKER_COUNT": "8"}
+
+
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory):
+    """The SMOKE grid in one plain process: (its results, their file), shared by the tests of this file."""
+    folder = tmp_path_factory.mktemp("alone")
+    proc, results, path = run_bench(folder, *SMOKE, name="alone", env={**os.environ, **INHERITED})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    proc, spread, out = bench(tmp_path, "spread", *SMOKE, "-n", "2", "--dist", "loadgroup", env=env)
+    return results, path
+
+
+def test_two_workers_give_the_records_of_one_process_in_one_merged_file(tmp_path, capsys, alone):
+    env = {**os.environ, **INHERITED}
+    plain, _ = alone
+    proc, spread, out = run_bench(tmp_path, *SMOKE, "-n", "2", "--dist", "loadgroup", name="spread", env=env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     by_case = {b["extra_info"]["case"]: b["extra_info"] for b in spread["benchmarks"]}
-    solo = {b["extra_info"]["case"]: b["extra_info"] for b in alone["benchmarks"]}
+    solo = {b["extra_info"]["case"]: b["extra_info"] for b in plain["benchmarks"]}
     assert all(r.get("worker") is None and not r.get("contended") for r in solo.values())
     assert set(by_case) == set(solo) and len(by_case) == len(spread["benchmarks"])
     for case, record in by_case.items():
@@ -89,12 +85,8 @@ def test_a_killed_worker_loses_only_its_case(tmp_path):
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     records = tmp_path / "records.json"
-    proc, merged, _ = bench(
-        tmp_path,
-        "killed",
-        *SMOKE,
-        *("-n", "2", "-p", "rtsent_killer", f"--rtsent-records={records}"),
-        env=env,
+    proc, merged, _ = run_bench(
+        tmp_path, *SMOKE, "-n", "2", "-p", "rtsent_killer", f"--rtsent-records={records}", name="killed", env=env
     )
     assert proc.returncode == 1  # the crashed case fails the run
     cases = {b["extra_info"]["case"]: b["extra_info"] for b in merged["benchmarks"]}
@@ -108,13 +100,12 @@ def test_a_killed_worker_loses_only_its_case(tmp_path):
     assert len(json.loads(records.read_text())["benchmarks"]) == 4  # the records file too
 
 
-def test_two_shards_merged_equal_the_whole_grid(tmp_path, capsys):
+def test_two_shards_merged_equal_the_whole_grid(tmp_path, capsys, alone):
     pytest.importorskip("pytest_split")
-    proc, whole, whole_path = bench(tmp_path, "whole", *SMOKE)
-    assert proc.returncode == 0
+    whole, whole_path = alone
     shards = []
     for group in (1, 2):
-        proc, shard, path = bench(tmp_path, f"shard{group}", *SMOKE, "--splits", "2", "--group", str(group))
+        proc, shard, path = run_bench(tmp_path, *SMOKE, "--splits", "2", "--group", str(group), name=f"shard{group}")
         assert proc.returncode == 0, proc.stdout[-2000:]
         assert 0 < len(shard["benchmarks"]) < len(whole["benchmarks"])
         shards.append(str(path))

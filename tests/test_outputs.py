@@ -69,18 +69,21 @@ def no_space_in(monkeypatch, folder):
         ("--rtsent-records", "full/r.json", "--rtsent-records='{p}/full/r.json' cannot be written (No space left "),
         ("--benchmark-json", "full/o.json", "--benchmark-json='{p}/full/o.json' cannot be written (No space left "),
         ("--rtsent-save", "full/save", "--rtsent-save='{p}/full/save' cannot be written (No space left on device "),
+        ("--rtsent-save", "out/a-file", "--rtsent-save='{p}/out/a-file' is a file; give a folder (created if missing)"),
     ],
 )
 def test_an_output_path_that_cannot_be_written_is_refused_before_training(bench_dir, monkeypatch, option, path, line):
     p = bench_dir.path
     (p / "out").mkdir()
     (p / "full").mkdir()
+    (p / "out" / "a-file").write_text("")
     no_space_in(monkeypatch, p / "full")
     result = run(bench_dir, f"{option}={p / path}")
     line = line.format(p=p)
     assert result.ret == 4, result.stdout.str()[-2000:]
     [shown] = [text for text in result.stderr.str().splitlines() if text.startswith(f"ERROR: {line}")]
-    assert shown.endswith(("create it or give another path", "give a file's path", "give a writable path")), shown
+    endings = ("create it or give another path", "give a file's path", "give a writable path", "(created if missing)")
+    assert shown.endswith(endings), shown
     assert "passed" not in result.stdout.str() and "Traceback" not in result.stdout.str() + result.stderr.str()
 
 

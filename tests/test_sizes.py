@@ -1,15 +1,12 @@
 """Labelled-set size as an axis (--rtsent-per-class): the draws, the minimum-steps rule, the thinned
 learning curve, the cases and records it makes, and the report by size."""
 
-import json
 import math
-import subprocess
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
+from benchrun import run_bench
 
 from rtsent.case.curves import LearningCurve
 from rtsent.data.draws import Draw, DrawError, apply_draw, draw_indices
@@ -22,7 +19,6 @@ from rtsent.report.cli import main as report_main
 from rtsent.report.sizes import method_row, size_table
 from rtsent.schema.records import encode_labels, pooling_error, resume_mismatch
 
-ROOT = Path(__file__).resolve().parents[1]
 LABELS = np.array([0] * 30 + [1] * 50 + [2] * 20)  # three classes of unequal size
 
 
@@ -128,20 +124,8 @@ def test_bad_size_options_are_refused_in_one_line(options, message):
     assert message in str(caught.value) and "\n" not in str(caught.value), caught.value
 
 
-def run_bench(tmp_path, *args):
-    out = tmp_path / "out.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:randomly", f"--benchmark-json={out}", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return proc, (json.loads(out.read_text()) if out.exists() and out.read_text() else None)
-
-
 def test_a_size_too_large_for_the_data_stops_the_run_before_any_training(tmp_path, polarity_folder):
-    proc, _ = run_bench(
+    proc, _, _ = run_bench(
         tmp_path, "--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", "--rtsent-per-class=150"
     )
     assert proc.returncode != 0
@@ -151,7 +135,7 @@ def test_a_size_too_large_for_the_data_stops_the_run_before_any_training(tmp_pat
 
 
 def test_a_size_sweep_records_each_draw_and_reports_accuracy_by_size(tmp_path, polarity_folder):
-    proc, results = run_bench(
+    proc, results, _ = run_bench(
         tmp_path,
         "--rtsent-profile=smoke",
         f"--rtsent-data={polarity_folder}",

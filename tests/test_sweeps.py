@@ -102,10 +102,13 @@ def test_a_sweep_without_lr_runs_at_every_learning_rate_of_the_profile(tmp_path)
 
     sweep = tmp_path / "r.toml"
     sweep.write_text("[lora]\nr = [8, 16]\n")
-    options = {"profile": "quick", "sweep": str(sweep), "methods": "lora", "seeds": "0", "progress": "off"}
+    options = {"profile": "offline", "sweep": str(sweep), "methods": "lora", "seeds": "0", "progress": "off"}
     options["floors"] = "none"
     rows = [case.row for case in parse_options(lambda name: options.get(name, "")).grid()]
-    assert sorted(rows) == sorted(f"lora-lr{lr}-r{r}-bf16" for lr in ("2e-5", "2e-4") for r in (8, 16))
+    # the study's two LoRA rows, and the row on every linear layer keeping its target set
+    expected = [f"lora-lr{lr}-r{r}-bf16" for lr in ("2e-5", "2e-4") for r in (8, 16)]
+    expected += [f"lora-lr2e-4-r{r}-target_modules=all-linear-bf16" for r in (8, 16)]
+    assert sorted(rows) == sorted(expected)
 
 
 def test_grid_rows_with_hyperparameters_take_a_sweep_on_top(tmp_path):

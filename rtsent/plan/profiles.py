@@ -69,9 +69,13 @@ OTHER_METHODS = (
     GridEntry("tfidf", None, "fp32"),
     GridEntry("nbsvm", None, "fp32"),
 )
-# The quick profile (the CI gate) keeps the baselines, which cost seconds, and DoRA, IA³ and BitFit,
-# whose trainable-parameter plumbing differs most from LoRA's; the others run in seed, offline and tune.
-QUICK_OTHERS = ("dora", "ia3", "bitfit", "tfidf", "nbsvm")
+# The quick profile (the CI gate) keeps the baselines, which cost seconds, and IA³ and BitFit, whose
+# trainable parameters are chosen by code of their own; the others run in seed, offline and tune. DoRA
+# (LoRA's code plus a magnitude vector) and the study's LoRA at 2e-5 (lora-lr2e-4's code at another lr)
+# left the gate on 2026-12-05 to keep CI under 20 minutes (it took 1,480 s with them; their two rows'
+# time: docs/methods.md, "In the CI gate").
+QUICK_OTHERS = ("ia3", "bitfit", "tfidf", "nbsvm")
+QUICK_LEFT_OUT = (GridEntry("lora", 2e-5, MIXED),)
 
 
 # The study: HF Trainer defaults as its notebook used them (batch 16, 2 epochs, lr 2e-5, wd 0.01,
@@ -157,8 +161,10 @@ PROFILES: dict[str, Profile] = {
         grid=tuple(
             e
             for e in _grid("bf16", "bf16", head_lr=1e-2, full_lr=5e-5)
-            if e not in OTHER_METHODS or e.method in QUICK_OTHERS
+            if e not in QUICK_LEFT_OUT and (e not in OTHER_METHODS or e.method in QUICK_OTHERS)
         ),
+        # 3 epochs through the backbone: at the tuned recipes' 2, LoRA's validation accuracy spread from 0.570 to
+        # 0.660 over 3 seeds (results/ci-gate/quick-2epochs-fp32.json), too wide for a floor to gate
         recipes={**_TUNED, **{m: replace(_TUNED[m], epochs=3) for m in _TRAINED}},
         description="packaged MiniLM and data, a stratified 2,000-sentence train subset; the CI regression gate",
     ),

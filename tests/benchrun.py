@@ -1,0 +1,28 @@
+"""`pytest bench/` as a user runs it, in a subprocess: the one helper of the end-to-end tests."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_bench(
+    tmp_path: Path, *args: str, name: str = "out", quiet: bool = True, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess, dict | None, Path]:
+    """Run `pytest bench/ [-q] -p no:randomly --benchmark-json=tmp_path/NAME.json ARGS` from the repository
+    root (`env`: the whole environment, default this one's); (the process, the parsed JSON or None, its path)."""
+    out = tmp_path / f"{name}.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "bench/", *["-q"] * quiet, "-p", "no:randomly", f"--benchmark-json={out}"]
+        + list(args),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    # pytest-benchmark opens the JSON file when it parses its options: it exists, empty, after a usage error.
+    text = out.read_text() if out.exists() else ""
+    return proc, (json.loads(text) if text else None), out
