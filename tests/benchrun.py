@@ -1,9 +1,12 @@
-"""`pytest bench/` as a user runs it, in a subprocess: the one helper of the end-to-end tests."""
+"""The bench plugin driven by the tests: `pytest bench/` as a user runs it, in a subprocess, or the session
+it builds from its options, in this process."""
 
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from rtsent.plugin.session import OPTIONS, Session, parse_options
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,3 +29,12 @@ def run_bench(
     # pytest-benchmark opens the JSON file when it parses its options: it exists, empty, after a usage error.
     text = out.read_text() if out.exists() else ""
     return proc, (json.loads(text) if text else None), out
+
+
+def session_options(**options: str) -> Session:
+    """The session `pytest bench/` builds from `--rtsent-NAME=VALUE` for each NAME=VALUE given (names as in
+    OPTIONS, e.g. `**{"per-class": "8,all"}`), every other option at its default, the smoke profile without
+    floors or progress; a bad value raises the ValueError the plugin shows as its usage error."""
+    given = {name: default for name, (_, default, _) in OPTIONS.items()}
+    given |= {"profile": "smoke", "floors": "none", "progress": "off"} | options
+    return parse_options(lambda name: given.get(name, ""))

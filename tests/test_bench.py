@@ -8,10 +8,9 @@ import sys
 import time
 
 import pytest
-from benchrun import ROOT, run_bench
+from benchrun import ROOT, run_bench, session_options
 
 from rtsent.plan.profiles import get_profile
-from rtsent.plugin.session import OPTIONS, parse_options
 
 
 def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
@@ -23,7 +22,6 @@ def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
     assert results is None
     # the other options' checks raise in the same call (rtsent.plugin.session.parse_options, which the
     # plugin turns into that usage error): checked here in this process, without a pytest run each
-    options = {name: default for name, (_, default, _) in OPTIONS.items()} | {"profile": "smoke", "floors": "none"}
     for name, value, message in [
         ("seeds", "0,x", "--rtsent-seeds='0,x' does not parse"),
         ("profile", "fast", "unknown profile 'fast'; valid profiles: seed, offline, quick, tune, smoke"),
@@ -34,7 +32,7 @@ def test_bad_option_fails_before_any_training(tmp_path, polarity_folder):
         ("serving", "twice", "--rtsent-serving='twice' is not one of once, every, off"),
     ]:
         with pytest.raises(ValueError) as caught:
-            parse_options(lambda key, name=name, value=value: value if key == name else options[key])
+            session_options(**{name: value})
         assert message in str(caught.value), caught.value
 
 
@@ -97,8 +95,6 @@ def test_sweep_runs_as_ordinary_cases(tmp_path):
 def test_duplicates_in_the_grid_options_are_usage_errors():
     import torch
 
-    # every option at its default (a new option needs no change here), the smoke profile without floors
-    options = {name: default for name, (_, default, _) in OPTIONS.items()} | {"profile": "smoke", "floors": "none"}
     mixed = "fp16" if torch.cuda.is_available() else "bf16"  # rtsent.engine.devices.resolve_precision
     device = "cuda" if torch.cuda.is_available() else "cpu"
     for name, value, message in [
@@ -113,10 +109,10 @@ def test_duplicates_in_the_grid_options_are_usage_errors():
         ),
     ]:
         with pytest.raises(ValueError) as caught:
-            parse_options(lambda key, name=name, value=value: value if key == name else options[key])
+            session_options(**{name: value})
         assert str(caught.value).startswith(message), caught.value
     other = "bf16" if mixed == "fp16" else "fp16"
-    assert parse_options(lambda key: f"fp32,{other},mixed" if key == "precisions" else options[key]).precisions
+    assert session_options(precisions=f"fp32,{other},mixed").precisions
 
 
 PHASE = r"(tokenizing|frozen pass \w+|training|epoch \d+/\d+ \| step \d+/\d+ .*|evaluating \w+|serving)"
@@ -142,8 +138,7 @@ def test_a_plain_run_records_every_case_shows_progress_then_the_results_and_no_t
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     # every grid row, two seeds, each once: the cases the session's own grid names
     names = sorted(b["name"] for b in results["benchmarks"])
-    options = {"profile": "smoke", "seeds": "0,1", "floors": "none", "progress": "off"}
-    grid = parse_options(lambda name: options.get(name, "")).grid()
+    grid = session_options(seeds="0,1").grid()
     assert names == sorted(f"test_method[{case.case_id}]" for case in grid)
     assert len(names) == 2 * len(get_profile("smoke").grid)
     assert "test_method[lora-lr2e-4-target_modules=all-linear-fp32-seed1]" in names

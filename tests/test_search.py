@@ -5,12 +5,12 @@ from dataclasses import replace
 
 import optuna
 import pytest
+from benchrun import session_options
 
 from rtsent.case import trials
 from rtsent.case.trials import objective, run_trial, storage, study_name
 from rtsent.plan.space import Range, Search, load_space, parse_space
 from rtsent.plan.sweeps import SweepError, load_sweep, parse_sweep
-from rtsent.plugin.session import OPTIONS, parse_options
 from rtsent.report.selection import as_sweep, select, selected_table
 from rtsent.schema.caseid import CaseId
 from rtsent.schema.records import check_record, records_text
@@ -28,11 +28,8 @@ C = {low = 0.01, high = 10.0, log = true}
 def session_of(tmp_path, **options):
     space = tmp_path / "space.toml"
     space.write_text(SPACE)
-    defaults = {name: default for name, (_, default, _) in OPTIONS.items()}
-    defaults |= {"profile": "smoke", "floors": "none", "progress": "off", "methods": "lora,svm"}
-    defaults |= {"search": str(space), "study": str(tmp_path / "study.journal"), "pruner": "none"}
-    options = defaults | options
-    return parse_options(lambda name: options.get(name, ""))
+    search = {"methods": "lora,svm", "search": str(space), "study": str(tmp_path / "study.journal"), "pruner": "none"}
+    return session_options(**(search | options))
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from benchrun import run_bench
+from benchrun import run_bench, session_options
 
 from rtsent.case.curves import LearningCurve
 from rtsent.data.draws import Draw, DrawError, apply_draw, draw_indices
@@ -14,7 +14,6 @@ from rtsent.data.sources import load_data
 from rtsent.engine.recipe import Recipe
 from rtsent.plan.cases import TrainSizes, build_grid
 from rtsent.plan.profiles import get_profile
-from rtsent.plugin.session import OPTIONS, parse_options
 from rtsent.report.cli import main as report_main
 from rtsent.report.sizes import method_row, size_table
 from rtsent.schema.records import encode_labels, pooling_error, resume_mismatch
@@ -98,12 +97,6 @@ def test_sized_cases_name_their_size_and_carry_the_rule_and_no_floor():
         "svm-per_class8-validation=drawn-fp32-seed1",
     ]
     assert method_row("lora-lr2e-4-per_class8-validation=drawn-fp32") == "lora-lr2e-4-fp32"
-
-
-def session_options(**options):
-    given = {name: default for name, (_, default, _) in OPTIONS.items()}
-    given |= {"profile": "smoke", "floors": "none", "progress": "off"} | options
-    return parse_options(lambda name: given.get(name, ""))
 
 
 @pytest.mark.parametrize(
