@@ -11,6 +11,11 @@ from rtsent.plugin.session import OPTIONS, Session, parse_options
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def bench_command(*args: str, quiet: bool = True) -> list[str]:
+    """`python -m pytest bench/ [-q] -p no:randomly ARGS`, to run from the repository root (`ROOT`)."""
+    return [sys.executable, "-m", "pytest", "bench/", *["-q"] * quiet, "-p", "no:randomly", *args]
+
+
 def run_bench(
     tmp_path: Path, *args: str, name: str = "out", quiet: bool = True, env: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess, dict | None, Path]:
@@ -18,8 +23,7 @@ def run_bench(
     root (`env`: the whole environment, default this one's); (the process, the parsed JSON or None, its path)."""
     out = tmp_path / f"{name}.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "bench/", *["-q"] * quiet, "-p", "no:randomly", f"--benchmark-json={out}"]
-        + list(args),
+        bench_command(f"--benchmark-json={out}", *args, quiet=quiet),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -7,9 +7,10 @@ import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from transformers import AutoTokenizer
 
+from rtsent.data.classes import CARVED_VALIDATION_SHARE
+from rtsent.data.draws import stratified_range, stratified_sample
 from rtsent.data.sources import (
     CANONICAL_SPLIT_HASHES,
-    CARVED_VALIDATION_SHARE,
     PACKAGED_DATA,
     DataSourceError,
     DataSpec,
@@ -17,11 +18,8 @@ from rtsent.data.sources import (
     load_splits,
     noncanonical_splits,
     split_hash,
-    split_stats,
-    stratified_range,
-    stratified_sample,
-    tokenize,
 )
+from rtsent.data.tokens import split_stats, tokenize
 from rtsent.engine.backbones import _packaged_folder
 
 # Computed once from the Cornell rt-polarity files with rtsent.data.sources.split_hash and pinned in rtsent.data.sources

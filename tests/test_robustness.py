@@ -5,22 +5,16 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
+from benchrun import ROOT, bench_command, run_bench
 
 from rtsent import methods
 from rtsent.engine.backbones import BackboneSourceError, load_backbone
 from rtsent.schema.records import write_atomic
 
-ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench" / "test_methods.py"
-
-
-def pytest_cmd(*args):
-    return [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:randomly", *args]
 
 
 @pytest.mark.parametrize(
@@ -39,18 +33,7 @@ def pytest_cmd(*args):
 )
 def test_bad_sources_stop_before_training(tmp_path, polarity_folder, option, message):
     started = time.perf_counter()
-    proc = subprocess.run(
-        pytest_cmd(
-            "--rtsent-profile=smoke",
-            f"--rtsent-data={polarity_folder}",
-            option,
-            f"--benchmark-json={tmp_path / 'o.json'}",
-        ),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc, _, _ = run_bench(tmp_path, "--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", option)
     assert proc.returncode == 4, proc.stdout[-2000:]
     assert message in proc.stdout + proc.stderr
     assert "passed" not in proc.stdout and time.perf_counter() - started < 60
@@ -82,13 +65,7 @@ def _bad_data(folder):
 def test_bad_data_rows_stop_before_training(tmp_path, train, message):
     folder = _bad_data(tmp_path)
     (folder / "train.jsonl").write_bytes(train)
-    proc = subprocess.run(
-        pytest_cmd("--rtsent-profile=smoke", f"--rtsent-data={folder}", "--rtsent-methods=svm"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc, _, _ = run_bench(tmp_path, "--rtsent-profile=smoke", f"--rtsent-data={folder}", "--rtsent-methods=svm")
     assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
     [line] = [line for line in proc.stderr.splitlines() if message in line]
     assert line.startswith("ERROR: rtsent: data") or line.startswith("ERROR: rtsent: split file"), line
@@ -101,7 +78,7 @@ def test_other_data_get_one_warning_line_at_start(tmp_path, polarity_folder):
     for name in ("rt-polarity.pos", "rt-polarity.neg"):
         (folder / name).write_bytes((polarity_folder / name).read_bytes() + b"one more sentence .\n")
     common = ["--collect-only", "--rtsent-profile=smoke"]
-    proc = subprocess.run(pytest_cmd(*common, f"--rtsent-data={folder}"), cwd=ROOT, capture_output=True, text=True)
+    proc, _, _ = run_bench(tmp_path, *common, f"--rtsent-data={folder}")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     warnings = [line for line in proc.stdout.splitlines() if "not the canonical Rotten Tomatoes splits" in line]
     assert warnings == [
@@ -109,7 +86,7 @@ def test_other_data_get_one_warning_line_at_start(tmp_path, polarity_folder):
         "test splits differ from rtsent.data.sources.CANONICAL_SPLIT_HASHES); results are marked as other data "
         "(data_canonical: false)"
     ]
-    proc = subprocess.run(pytest_cmd(*common, "--rtsent-data=rt-polarity"), cwd=ROOT, capture_output=True, text=True)
+    proc, _, _ = run_bench(tmp_path, *common, "--rtsent-data=rt-polarity")
     assert proc.returncode == 0 and "canonical" not in proc.stdout + proc.stderr
 
 
@@ -128,7 +105,7 @@ def _leaky(folder, copied):
 def test_texts_in_two_splits_are_warned_recorded_or_refused(tmp_path):
     folder, records = _leaky(tmp_path / "few", 3), tmp_path / "r.json"
     args = ("--rtsent-profile=smoke", "--rtsent-methods=svm", f"--rtsent-records={records}")
-    proc = subprocess.run(pytest_cmd(*args, f"--rtsent-data={folder}"), cwd=ROOT, capture_output=True, text=True)
+    proc, _, _ = run_bench(tmp_path, *args, f"--rtsent-data={folder}")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert [line for line in proc.stdout.splitlines() if "have texts in two splits" in line] == [
         f"rtsent: warning: data {str(folder)!r} have texts in two splits (train-test: 3); a shared text is answered "
@@ -137,9 +114,7 @@ def test_texts_in_two_splits_are_warned_recorded_or_refused(tmp_path):
     [record] = [b["extra_info"] for b in json.loads(records.read_text())["benchmarks"]]
     assert record["cross_split_duplicates"] == {"train-validation": 0, "train-test": 3, "validation-test": 0}
     assert record["data_encoding"] == "utf-8"
-    proc = subprocess.run(
-        pytest_cmd(*args, f"--rtsent-data={_leaky(tmp_path / 'many', 50)}"), cwd=ROOT, capture_output=True, text=True
-    )
+    proc, _, _ = run_bench(tmp_path, *args, f"--rtsent-data={_leaky(tmp_path / 'many', 50)}")
     assert proc.returncode == 4, proc.stdout[-2000:]
     [line] = [line for line in proc.stderr.splitlines() if "texts are in both" in line]
     assert line.startswith("ERROR: rtsent: data ") and "50 texts are in both the train and the test split" in line
@@ -153,8 +128,9 @@ def test_bad_floors_file_is_a_usage_error(tmp_path, polarity_folder):
         ("[svm\n", "does not parse"),
     ]:
         floors.write_text(text)
-        command = pytest_cmd("--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", f"--rtsent-floors={floors}")
-        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        proc, _, _ = run_bench(
+            tmp_path, "--rtsent-profile=smoke", f"--rtsent-data={polarity_folder}", f"--rtsent-floors={floors}"
+        )
         assert proc.returncode == 4 and message in proc.stderr, proc.stderr
 
 
@@ -201,7 +177,7 @@ def test_ctrl_c_keeps_finished_cases_and_resume_completes_the_grid(tmp_path, pol
     for _ in range(2):
         records.unlink(missing_ok=True)
         proc = subprocess.Popen(
-            pytest_cmd(*common, f"--rtsent-records={records}", f"--benchmark-json={out}"),
+            bench_command(*common, f"--rtsent-records={records}", f"--benchmark-json={out}"),
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -224,16 +200,9 @@ def test_ctrl_c_keeps_finished_cases_and_resume_completes_the_grid(tmp_path, pol
     done = json.loads(records.read_text())["benchmarks"]
     written = json.loads(out.read_text())["benchmarks"]  # pytest-benchmark still writes what finished
     assert 1 <= len(done) < 8 and {b["name"] for b in done} <= {b["name"] for b in written} | {done[-1]["name"]}
-    again = tmp_path / "again.json"
-    proc = subprocess.run(
-        pytest_cmd(*common, f"--rtsent-resume={records}", f"--benchmark-json={again}"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc, again, _ = run_bench(tmp_path, *common, f"--rtsent-resume={records}", name="again")
     assert proc.returncode == 0, proc.stdout[-2000:]
-    final = [b["extra_info"] for b in json.loads(again.read_text())["benchmarks"]]
+    final = [b["extra_info"] for b in again["benchmarks"]]
     assert len(final) == 8
     resumed = [r for r in final if r.get("resumed_from") == str(records)]
     assert {r["case"] for r in resumed} == {b["extra_info"]["case"] for b in done}

@@ -25,15 +25,20 @@ with `DataSourceError` naming the file and the row.
 from __future__ import annotations
 
 import hashlib
-import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 from datasets import ClassLabel, Dataset, DatasetDict
 
+from rtsent.data.classes import (
+    SPLITS,
+    carve_validation,
+    check_classes,
+    check_leakage,
+    class_ids,
+    cross_split_duplicates,
+)
+from rtsent.data.draws import stratified_sample
 from rtsent.data.splitfiles import (
     DataSourceError,
     RawSplit,
@@ -47,14 +52,9 @@ HUB_DATASET = "cornell-movie-review-data/rotten_tomatoes"
 # The Cornell files shipped with rtsent (rtsent/data/rt-polaritydata/README.md: licence, sha256, split procedure).
 PACKAGED_DATA = "rt-polarity"
 PACKAGED_DATA_FOLDER = Path(__file__).parent / "rt-polaritydata"
-SPLITS = ("train", "validation", "test")
 POLARITY_FILES = ("rt-polarity.pos", "rt-polarity.neg")
 POLARITY_LABEL_NAMES = ("neg", "pos")  # class ids 0 and 1, as the hub dataset names them
 SPLIT_FILE_FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json"}
-# The share of a training split carved off as validation when a source has none: Rotten Tomatoes'
-# own ratio (1,066 validation rows beside 8,530 training rows: 1,066 / 9,596 of the two, about 0.11),
-# so a carved task is judged on about as much data, relative to its size, as the canonical one.
-CARVED_VALIDATION_SHARE = 0.1
 # split_hash of the canonical Rotten Tomatoes splits: the hub dataset's, which the packaged Cornell
 # files rebuild exactly (tests/test_data.py checks both). Data that hash otherwise are "other data".
 CANONICAL_SPLIT_HASHES = {
@@ -202,145 +202,6 @@ def load_data(spec: DataSpec | str = HUB_DATASET) -> LoadedData:
     return LoadedData(splits, encoding, duplicates, tuple(label_names), carved)
 
 
-def _class(class_id: int, names: Sequence[str]) -> str:
-    """A class as messages name it: "1 (pos)", or "1" where its name is its id."""
-    return str(class_id) if names[class_id] == str(class_id) else f"{class_id} ({names[class_id]})"
-
-
-def _classes(names: Sequence[str], by_name: bool, shown: int = 8) -> str:
-    if not by_name:
-        return f"ids 0..{len(names) - 1}"
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return "names " + ", ".join(repr(name) for name in names[:shown]) + more
-
-
-def class_ids(
-    source: str, raw: dict[str, RawSplit], classlabel_names: Sequence[str] | None = None
-) -> tuple[tuple[str, ...], dict[str, list[int]]]:
-    """(label names, class ids per split) of checked rows (module docstring: ids and names come from
-    the training split; `classlabel_names` are a hub ClassLabel's). Raises `DataSourceError` for a
-    label that is not one of the training split's classes (naming it, its row and split), a training
-    split of one class, or an integer id 0..K-1 missing from the training split."""
-    train = raw["train"]
-    if not train.labels:  # split files refuse an empty file; a hub split may be empty
-        raise DataSourceError(f"data {source!r}: the train split has no rows")
-    by_name = isinstance(train.labels[0], str)  # one kind per split: check_rows refused mixed columns
-    if by_name:
-        names = tuple(sorted(set(train.labels)))
-    elif classlabel_names is not None:
-        names = tuple(classlabel_names)
-    else:
-        names = tuple(str(i) for i in range(max(train.labels) + 1))
-    index: dict[Any, int] = {name: i for i, name in enumerate(names)} if by_name else {i: i for i in range(len(names))}
-    ids = {}
-    for split, rows in raw.items():
-        # a string in an integer-labelled split (or the reverse) is not a class either
-        bad = [i for i, label in enumerate(rows.labels) if label not in index]
-        if bad:
-            others = f" ({len(bad) - 1} more bad row(s) like it)" if len(bad) > 1 else ""
-            label = rows.labels[bad[0]]
-            if split == "train":  # only a hub ClassLabel column can hold an id past its names
-                raise DataSourceError(
-                    f"{rows.where(bad[0])}: label {label!r} is not one of the dataset's {len(names)} ClassLabel "
-                    f"classes ({_classes(names, by_name)}){others}"
-                )
-            raise DataSourceError(
-                f"{rows.where(bad[0])}: label {label!r} is not a class of the training split "
-                f"({_classes(names, by_name)}){others}; the {split} split may hold only the training split's classes"
-            )
-        ids[split] = [index[label] for label in rows.labels]
-    present = set(ids["train"])
-    if len(present) < 2:
-        check_classes(source, {"train": ids["train"]}, names)
-    missing = [i for i in range(len(names)) if i not in present]
-    if missing:
-        among = (
-            f"one of the dataset's {len(names)} ClassLabel classes"
-            if classlabel_names is not None
-            else f"whose largest label is {len(names) - 1}"
-        )
-        raise DataSourceError(
-            f"data {source!r}: label {_class(missing[0], names)} never occurs in the training split, {among} "
-            f"({len(missing)} id(s) missing); integer labels must be the ids 0..K-1 of K classes, every one of "
-            f"them in the training split"
-        )
-    return names, ids
-
-
-def check_classes(source: str, splits: Any, label_names: Sequence[str]) -> None:
-    """`DataSourceError` for a split (a Dataset or a list of class ids) holding fewer than two classes,
-    or a training split lacking one of the `label_names`' classes: a one-class split would make svm
-    fail and the other methods "pass", a class missing from training is never learnt."""
-    for name in (name for name in SPLITS if name in splits):
-        labels = splits[name] if isinstance(splits[name], list) else list(splits[name]["label"])
-        present = sorted(set(labels))
-        if len(present) < 2:
-            only = f"holds only label {_class(present[0], label_names)} in its {len(labels)} rows" if present else ""
-            held = only or "has no rows"
-            raise DataSourceError(
-                f"data {source!r}: the {name} split {held}; every split needs two classes or more, the training "
-                f"split all {len(label_names)}"
-            )
-        if name == "train" and len(present) < len(label_names):
-            lost = next(i for i in range(len(label_names)) if i not in present)
-            raise DataSourceError(
-                f"data {source!r}: the train split holds {len(present)} of the {len(label_names)} classes "
-                f"(not {_class(lost, label_names)}); the training split needs every class"
-            )
-
-
-def carve_validation(source: str, train: Dataset, label_names: Sequence[str]) -> tuple[Dataset, Dataset]:
-    """(kept training rows, validation rows) for a source without a validation split: a stratified
-    `round(CARVED_VALIDATION_SHARE * len(train))` rows drawn with seed 0 (scikit-learn's
-    `train_test_split`), both parts in their original row order, so every load carves the same rows.
-
-    Raises `DataSourceError` when the training split is too small: a class with fewer than 2 rows, or
-    a carve smaller than the number of classes (or leaving fewer rows than classes).
-    """
-    from sklearn.model_selection import train_test_split
-
-    labels = np.asarray(train["label"], dtype=np.int64)
-    counts = np.bincount(labels, minlength=len(label_names))
-    size, classes = round(CARVED_VALIDATION_SHARE * len(train)), len(label_names)
-    if counts.min() < 2 or size < classes or len(train) - size < classes:
-        rarest = int(counts.argmin())
-        raise DataSourceError(
-            f"data {source!r} has no validation split and its training split is too small to carve one: "
-            f"{CARVED_VALIDATION_SHARE:.0%} of its {len(train)} rows is {size}, for {classes} classes, and class "
-            f"{_class(rarest, label_names)} has {counts[rarest]} row(s); a stratified carve needs 2 rows of every "
-            f"class and a row per class on each side: add a validation split"
-        )
-    keep, carved = train_test_split(np.arange(len(train)), test_size=size, stratify=labels, random_state=0)
-    return train.select(np.sort(keep)), train.select(np.sort(carved))
-
-
-# Leakage: a text in both the training and an evaluation split is answered from memory. Refused when
-# the texts two splits share are more than this share of the smaller split's rows: each shared text
-# can lift that split's accuracy by one row at most, so 1% bounds the lift at 1 point, within the
-# seed-to-seed spread; the canonical Rotten Tomatoes splits share none (tests/test_data.py).
-MAX_SHARED_SHARE = 0.01
-SPLIT_PAIRS = tuple(itertools.combinations(SPLITS, 2))  # train-validation, train-test, validation-test
-
-
-def cross_split_duplicates(splits: DatasetDict) -> dict[str, int]:
-    """{"train-validation": n, "train-test": n, "validation-test": n}: distinct texts found, exactly
-    (same characters), in both splits of each pair."""
-    texts = {name: set(splits[name]["text"]) for name in SPLITS}
-    return {f"{a}-{b}": len(texts[a] & texts[b]) for a, b in SPLIT_PAIRS}
-
-
-def check_leakage(source: str, splits: DatasetDict, duplicates: dict[str, int]) -> None:
-    """`DataSourceError` naming the first pair of splits whose shared texts exceed `MAX_SHARED_SHARE`."""
-    for a, b in SPLIT_PAIRS:
-        shared, smaller = duplicates[f"{a}-{b}"], min(len(splits[a]), len(splits[b]))
-        if shared > MAX_SHARED_SHARE * smaller:
-            raise DataSourceError(
-                f"data {source!r}: {shared} texts are in both the {a} and the {b} split ({shared / smaller:.1%} of "
-                f"the smaller split's {smaller} rows); at most {MAX_SHARED_SHARE:.0%} may be shared, as more "
-                f"leaks answers into evaluation: remove the duplicates from one split"
-            )
-
-
 def noncanonical_splits(splits: DatasetDict) -> list[str]:
     """Names of the splits whose `split_hash` differs from the canonical Rotten Tomatoes split's;
     empty when `splits` are the canonical splits. Judge full splits, before any `stratified_sample`."""
@@ -456,142 +317,9 @@ def _from_hub(spec: DataSpec | str) -> tuple[dict[str, RawSplit], tuple[str, ...
     return out, (tuple(feature.names) if isinstance(feature, ClassLabel) else None)
 
 
-def label_names_of(split: Dataset) -> tuple[str, ...]:
-    """The class names of a loaded split's `label` ClassLabel (index = class id); for a plain integer
-    column, "0".."K-1" up to its largest id."""
-    feature = split.features.get("label")
-    if isinstance(feature, ClassLabel):
-        return tuple(feature.names)
-    labels = list(split["label"])
-    return tuple(str(i) for i in range(max(labels, default=1) + 1))
-
-
-def _certain(shares: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """For each sample size, whether scikit-learn's stratified draw gives every class a row whatever
-    the seed. It computes each class's rows as `_approximate_mode` does (same floating-point
-    operations, so the same ties): share * size rounded down, then the rows still missing go one each
-    to the classes with the largest remainders, ties broken at random. A class rounded down to 0 is
-    certain of a row only when it and every class whose remainder ties or beats its own fit in the
-    rows still missing."""
-    continuous = shares[None, :] * sizes[:, None]
-    floored = np.floor(continuous)
-    need = sizes - floored.sum(axis=1)
-    remainder = continuous - floored
-    contenders = (remainder[:, None, :] >= remainder[:, :, None]).sum(axis=2)  # [size, class]
-    return ((floored >= 1) | (contenders <= need[:, None])).all(axis=1)
-
-
-def stratified_range(labels: Sequence[int]) -> tuple[int, int] | None:
-    """(smallest, largest) sample size below `len(labels)` from which every size up to the largest makes
-    `stratified_sample` hold every class 0..max(labels); None when no smaller size can be drawn (a class
-    with fewer than 2 rows, none included).
-
-    scikit-learn's stratified split needs two rows of each class and at least one row per class on each
-    side (so sizes K..n - K for K classes); it gives each class its share rounded by the larger
-    remainder, so a rare class (m of n rows) gets a row for certain only at sizes large enough
-    (for two classes: size * m / n > 1/2); `_certain` says which.
-    """
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=2)
-    total, classes, rarest = int(counts.sum()), len(counts), int(counts.min())
-    if rarest < 2 or total - classes < classes:
-        return None
-    largest = total - classes
-    shares = counts / counts.sum()  # as scikit-learn computes them: the same floats, the same ties
-    # from about total / rarest rows on, every class's share is a row or more: certain, unexamined
-    top = min(largest, total // rarest + 1)
-    block = max(1, 2**20 // classes**2)
-    smallest = classes
-    for high in range(top, classes - 1, -block):
-        sizes = np.arange(high, max(classes, high - block + 1) - 1, -1)  # descending
-        certain = _certain(shares, sizes)
-        if not certain.all():
-            smallest = int(sizes[np.argmin(certain)]) + 1  # the first uncertain size, counting down
-            break
-    return (smallest, largest) if smallest <= largest else None
-
-
-def stratified_sample(split: Dataset, n: int, *, seed: int) -> Dataset:
-    """`n` rows with the split's class balance, drawn with `seed`, kept in their original order.
-
-    Raises `DataSourceError` naming the class counts and the valid sizes (`stratified_range`, or all
-    rows) for any other `n`.
-    """
-    if isinstance(n, int) and not isinstance(n, bool) and n == len(split):
-        return split
-    labels = np.asarray(split["label"], dtype=np.int64)
-    valid = stratified_range(labels)
-    if not (isinstance(n, int) and not isinstance(n, bool) and valid and valid[0] <= n <= valid[1]):
-        names = label_names_of(split)
-        counts = np.bincount(labels, minlength=len(names))
-        held = ", ".join(f"{count} {name}" for count, name in zip(counts, names, strict=False))
-        sizes = f"{valid[0]}..{valid[1]} of them or all {len(split)}" if valid else f"only all {len(split)}"
-        raise DataSourceError(
-            f"max_train_samples={n!r} is out of range; the training split has {len(split)} rows "
-            f"({held}) and a stratified draw can keep {sizes}"
-        )
-    from sklearn.model_selection import train_test_split
-
-    keep, _ = train_test_split(np.arange(len(split)), train_size=n, stratify=labels, random_state=seed)
-    return split.select(np.sort(keep))
-
-
 def split_hash(split: Dataset) -> str:
     """sha256 over `label<TAB>text<LF>` rows: equal hashes mean the same texts, labels and order."""
     digest = hashlib.sha256()
     for text, label in zip(split["text"], split["label"], strict=True):
         digest.update(f"{label}\t{text}\n".encode())
     return digest.hexdigest()
-
-
-def token_limit(tokenizer: Any, max_length: int | None) -> int:
-    """Where inputs are cut, in tokens: `max_length`, else the tokenizer's limit, at most 512."""
-    return max_length or min(getattr(tokenizer, "model_max_length", 512), 512)
-
-
-def tokenize(splits: DatasetDict, tokenizer: Any, *, max_length: int | None = None) -> DatasetDict:
-    """`input_ids` per row, truncated at `max_length` (default: the model's limit), not padded.
-
-    Padding belongs to batching (dynamic, per batch), so nothing is padded here.
-    """
-    limit = token_limit(tokenizer, max_length)
-
-    def encode(batch: dict[str, list]) -> dict[str, list]:
-        encoded = tokenizer(batch["text"], truncation=True, max_length=limit)
-        return {"input_ids": encoded["input_ids"], "length": [len(ids) for ids in encoded["input_ids"]]}
-
-    import datasets
-
-    shown = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()  # a bar per split per case drowns the benchmark's output
-    try:
-        return splits.map(encode, batched=True, batch_size=1000)
-    finally:
-        if shown:
-            datasets.enable_progress_bars()
-
-
-def split_stats(
-    splits: DatasetDict, tokenizer: Any | None = None, *, percentiles: Sequence[int] = (50, 90, 99)
-) -> list[dict[str, Any]]:
-    """Per split: rows, rows per class (`n:NAME`, the ClassLabel's names), the rarest class's share
-    of the rows and (with a tokenizer) token-length percentiles and max."""
-    rows = []
-    for name, split in splits.items():
-        labels, names = np.asarray(split["label"], dtype=np.int64), label_names_of(split)
-        counts = np.bincount(labels, minlength=len(names))
-        row: dict[str, Any] = {"split": name, "rows": len(split)}
-        row.update({f"n:{label}": int(count) for label, count in zip(names, counts, strict=False)})
-        row["rarest_share"] = float(counts.min() / len(split)) if len(split) else 0.0
-        if tokenizer is not None:
-            lengths = np.array([len(ids) for ids in tokenizer(list(split["text"]))["input_ids"]])
-            for p in percentiles:
-                row[f"p{p}"] = float(np.percentile(lengths, p))
-            row["max"] = int(lengths.max())
-        rows.append(row)
-    return rows
-
-
-def format_stats(rows: list[dict[str, Any]]) -> str:
-    from tabulate import tabulate
-
-    return tabulate(rows, headers="keys", floatfmt=".3g", tablefmt="github")

@@ -306,7 +306,7 @@ def check_backbone(backbone: Backbone, *, num_labels: int = NUM_LABELS) -> Backb
             f"model {name!r}: its tokenizer has no pad token, which batches of unequal length need; "
             f"set tokenizer.pad_token and save the tokenizer again"
         )
-    limit = min(getattr(tokenizer, "model_max_length", 512), 512)  # rtsent.data.sources.tokenize's default cut
+    limit = min(getattr(tokenizer, "model_max_length", 512), 512)  # rtsent.data.tokens.tokenize's default cut
     if backbone.max_tokens is not None and limit > backbone.max_tokens:
         raise BackboneSourceError(
             f"model {name!r}: its tokenizer cuts inputs at {limit} tokens but the model has "

@@ -13,19 +13,10 @@ import numpy as np
 import torch
 from datasets import DatasetDict
 
-from rtsent.data.draws import Draw, apply_draw
-from rtsent.data.sources import (
-    SPLITS,
-    DataSpec,
-    LoadedData,
-    as_spec,
-    load_data,
-    noncanonical_splits,
-    split_hash,
-    stratified_sample,
-    token_limit,
-    tokenize,
-)
+from rtsent.data.classes import SPLITS
+from rtsent.data.draws import Draw, apply_draw, stratified_sample
+from rtsent.data.sources import DataSpec, LoadedData, as_spec, load_data, noncanonical_splits, split_hash
+from rtsent.data.tokens import token_limit, tokenize
 from rtsent.engine.backbones import NUM_LABELS, Backbone, check_backbone, load_backbone
 from rtsent.engine.callbacks import Callback, as_callback
 from rtsent.engine.measuring import machine_facts, matmul_flops, measure
@@ -55,7 +46,7 @@ class Task:
     workbench: Workbench = field(repr=False)
     data_canonical: bool = False  # the full splits are the canonical Rotten Tomatoes splits
     data_encoding: str | None = None  # how the text files were decoded (rtsent.data.sources.LoadedData)
-    # distinct texts shared by each pair of full splits (rtsent.data.sources.cross_split_duplicates)
+    # distinct texts shared by each pair of full splits (rtsent.data.classes.cross_split_duplicates)
     cross_split_duplicates: dict[str, int] = field(default_factory=dict)
     label_names: tuple[str, ...] = ("neg", "pos")  # class id -> name (rtsent.data.sources.LoadedData)
     carved_validation: int | None = None  # rows carved from train for validation; None: the source's own
@@ -79,7 +70,7 @@ class Task:
         return list(self.splits[split]["text"])
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids of new sentences, cut as the splits were (`rtsent.data.sources.tokenize`); not cached."""
+        """Token ids of new sentences, cut as the splits were (`rtsent.data.tokens.tokenize`); not cached."""
         tokenizer = self.backbone.tokenizer
         limit = token_limit(tokenizer, self.max_length)
         return tokenizer(list(texts), truncation=True, max_length=limit)["input_ids"]

@@ -202,7 +202,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 f"from train (stratified, seed 0; records say validation_carved)",
             )
         shared = {pair: n for pair, n in facts.duplicates.items() if n}
-        if shared:  # below rtsent.data.sources.MAX_SHARED_SHARE (more is refused at load): said, counted, not refused
+        if shared:  # below rtsent.data.classes.MAX_SHARED_SHARE (more is refused at load): said, counted, not refused
             counts = ", ".join(f"{pair}: {n}" for pair, n in shared.items())
             _warn(
                 config,
