@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Issue 22's MiniLM comparison: the budgeted search (Optuna: TPE, Hyperband pruning over the 4 epochs)
+# against the `tune` grid, for full, lora, dora, ia3 and bitfit, seed 0, full splits, fp32 on this
+# machine's 2 cores (AMD EPYC, no native bf16: the committed grid in results/tune* ran in bf16 elsewhere,
+# so it is run again here), serving not timed (neither side's tuning cost includes it).
+#
+#   results/search-fp32/run.sh optuna [METHODS]   # TRIALS (default 4) trials per method; the study in study.journal
+#   results/search-fp32/run.sh grid [METHODS]     # rtsent/plan/sweeps/tune.toml's configurations
+#
+# METHODS (default full,lora,dora,ia3,bitfit) cuts a side into pieces. Each side resumes where it
+# stopped when run again (the study, or --rtsent-resume on the grid's records). The LoRA row on every
+# linear layer is left out: the grid's LoRA target sets are a sweep of their own (tune-targets.toml).
+set -u
+cd "$(dirname "$0")/../.."
+here=results/search-fp32
+side=$1 methods=${2:-full,lora,dora,ia3,bitfit}
+common=(bench/ -p no:randomly --rtsent-profile=tune --rtsent-precisions=fp32 --rtsent-floors=none
+        --rtsent-serving=off --rtsent-seeds=0 --rtsent-methods="$methods" -k "not all-linear")
+case $side in
+    optuna)
+        args=(--rtsent-search=tune --rtsent-trials="${TRIALS:-4}" --rtsent-study="$here/study.journal"
+              --rtsent-records="$here/optuna.records.json") ;;
+    grid)
+        args=(--rtsent-sweep=tune --rtsent-records="$here/grid.records.json")
+        [ -s "$here/grid.records.json" ] && args+=(--rtsent-resume="$here/grid.records.json") ;;
+    *) echo "usage: $0 optuna|grid [METHODS]" >&2; exit 2 ;;
+esac
+echo "== $side $methods $(date -u +%H:%M:%S)"
+/usr/bin/time -f "%e s" pytest "${common[@]}" "${args[@]}" --benchmark-json="/tmp/search-fp32-$side.json"
+echo "== done $(date -u +%H:%M:%S)"
