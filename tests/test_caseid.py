@@ -52,7 +52,9 @@ def test_every_committed_id_parses_back_to_itself_and_its_record():
         assert CaseId.parse_row(record["row"]) == CaseId(case.method, case.lr, case.parts, case.precision)
         if case.lr is not None:
             assert case.lr == record["lr"]
-        if record.get("swept") is not None:  # records before sweeps had none
+        if record.get("trial") is not None:  # a search trial's id names its index; swept holds what it drew
+            assert case.parts[0] == ("trial", record["trial"]) and case.lr is None
+        elif record.get("swept") is not None:  # records before sweeps had none
             # the swept values, then the labelled-set size the case drew (rtsent.plan.cases.CaseConfig.caseid)
             size = (("per_class", record["per_class"]),) if record.get("per_class") is not None else ()
             size += (("validation", "drawn"),) if record.get("validation_split") == "drawn" else ()
