@@ -6,6 +6,9 @@
 #
 #   results/search-fp32/run.sh optuna [METHODS]   # TRIALS (default 4) trials per method; the study in study.journal
 #   results/search-fp32/run.sh grid [METHODS]     # rtsent/plan/sweeps/tune.toml's configurations
+#   results/search-fp32/run.sh subset [METHODS]   # the search on a 2,000-sentence stratified subset
+#                                                 # (SUBSET to change it; study subset.journal), then
+#                                                 # each method's winner re-run on the full split
 #
 # METHODS (default full,lora,dora,ia3,bitfit) cuts a side into pieces. Each side resumes where it
 # stopped when run again (the study, or --rtsent-resume on the grid's records). The LoRA row on every
@@ -20,11 +23,20 @@ case $side in
     optuna)
         args=(--rtsent-search=tune --rtsent-trials="${TRIALS:-4}" --rtsent-study="$here/study.journal"
               --rtsent-records="$here/optuna.records.json") ;;
+    subset)
+        args=(--rtsent-search=tune --rtsent-trials="${TRIALS:-4}" --rtsent-study="$here/subset.journal"
+              --rtsent-max-train="${SUBSET:-2000}" --rtsent-records="$here/subset.records.json")
+        rerun=(--rtsent-sweep="selected:$here/subset.records.json" --rtsent-records="$here/subset-rerun.records.json")
+        [ -s "$here/subset-rerun.records.json" ] && rerun+=(--rtsent-resume="$here/subset-rerun.records.json") ;;
     grid)
         args=(--rtsent-sweep=tune --rtsent-records="$here/grid.records.json")
         [ -s "$here/grid.records.json" ] && args+=(--rtsent-resume="$here/grid.records.json") ;;
-    *) echo "usage: $0 optuna|grid [METHODS]" >&2; exit 2 ;;
+    *) echo "usage: $0 optuna|grid|subset [METHODS]" >&2; exit 2 ;;
 esac
 echo "== $side $methods $(date -u +%H:%M:%S)"
-/usr/bin/time -f "%e s" pytest "${common[@]}" "${args[@]}" --benchmark-json="/tmp/search-fp32-$side.json"
+/usr/bin/time -f "%e s" pytest "${common[@]}" "${args[@]}" --benchmark-json="/tmp/search-fp32-$side.json" || exit
+if [ "$side" = subset ]; then
+    echo "== the winners on the full split $(date -u +%H:%M:%S)"
+    /usr/bin/time -f "%e s" pytest "${common[@]}" "${rerun[@]}" --benchmark-json="/tmp/search-fp32-rerun.json"
+fi
 echo "== done $(date -u +%H:%M:%S)"
