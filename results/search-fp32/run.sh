@@ -13,12 +13,14 @@
 # METHODS (default full,lora,dora,ia3,bitfit) cuts a side into pieces. Each side resumes where it
 # stopped when run again (the study, or --rtsent-resume on the grid's records). The LoRA row on every
 # linear layer is left out: the grid's LoRA target sets are a sweep of their own (tune-targets.toml).
+# MODEL (default: the profile's, minilm-l6) and OUT (default results/search-fp32, where the records,
+# studies and nothing else go) let another encoder's search use the same protocol (results/mpnet-search).
 set -u
 cd "$(dirname "$0")/../.."
-here=results/search-fp32
+here=${OUT:-results/search-fp32}
 side=$1 methods=${2:-full,lora,dora,ia3,bitfit}
-common=(bench/ -p no:randomly --rtsent-profile=tune --rtsent-precisions=fp32 --rtsent-floors=none
-        --rtsent-serving=off --rtsent-seeds=0 --rtsent-methods="$methods" -k "not all-linear")
+common=(bench/ -p no:randomly --rtsent-profile=tune ${MODEL:+--rtsent-model="$MODEL"} --rtsent-precisions=fp32
+        --rtsent-floors=none --rtsent-serving=off --rtsent-seeds=0 --rtsent-methods="$methods" -k "not all-linear")
 case $side in
     optuna)
         args=(--rtsent-search=tune --rtsent-trials="${TRIALS:-4}" --rtsent-study="$here/study.journal"
@@ -34,9 +36,9 @@ case $side in
     *) echo "usage: $0 optuna|grid|subset [METHODS]" >&2; exit 2 ;;
 esac
 echo "== $side $methods $(date -u +%H:%M:%S)"
-/usr/bin/time -f "%e s" pytest "${common[@]}" "${args[@]}" --benchmark-json="/tmp/search-fp32-$side.json" || exit
+/usr/bin/time -f "%e s" pytest "${common[@]}" "${args[@]}" --benchmark-json="/tmp/search-$side.json" || exit
 if [ "$side" = subset ]; then
     echo "== the winners on the full split $(date -u +%H:%M:%S)"
-    /usr/bin/time -f "%e s" pytest "${common[@]}" "${rerun[@]}" --benchmark-json="/tmp/search-fp32-rerun.json"
+    /usr/bin/time -f "%e s" pytest "${common[@]}" "${rerun[@]}" --benchmark-json="/tmp/search-rerun.json"
 fi
 echo "== done $(date -u +%H:%M:%S)"
