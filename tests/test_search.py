@@ -129,17 +129,18 @@ def test_trials_run_as_cases_sample_the_space_and_resume_from_the_study(tmp_path
         == 4
     )
 
-    # the selection reads trials as it reads a grid's rows, and re-runs the chosen one by its values
+    # the selection reads trials as it reads a grid's rows, each under the row of the configuration it drew,
+    # and re-runs the chosen one by its values under that row: the re-run's seeds pool with the trial's
     chosen = {s.group[2]: s.chosen for s in select(records)}
-    assert chosen["lora"].row in {r["row"] for r in lora}
+    drawn = {CaseId("lora", r["lr"], (("r", r["swept"]["r"]),), "fp32").row for r in lora}
+    assert chosen["lora"].row in drawn
     table = as_sweep(select(records))
     assert set(table["lora"]) == {"lr", "r"} and parse_sweep(table)["lora"]
     path = tmp_path / "search.json"
     path.write_text(records_text(records, {}))
     selected = {"search": "", "sweep": f"selected:{path}", "seeds": "1"}
     rows = [case.row for case in session_of(tmp_path, **selected).grid() if case.method == "lora"]
-    best = next(r for r in lora if r["row"] == chosen["lora"].row)
-    assert rows == [CaseId("lora", best["lr"], (("r", best["swept"]["r"]),), "fp32").row]
+    assert rows == [chosen["lora"].row]
 
 
 def test_a_pruned_trial_is_a_record_with_its_curve_and_its_cost(tmp_path, monkeypatch):

@@ -111,6 +111,29 @@ def test_compares_on_shared_seeds_and_reports_test_over_all_seeds():
     assert row["test 95% CI"].endswith(" t")
 
 
+def test_search_trials_pool_with_the_rerun_of_their_configuration():
+    """Trials are rows of their own (`lora-trial0-bf16`); the chosen one re-run on seeds 1 and 2 has its
+    configuration's row. Both are one candidate, so the answer is over 3 seeds and 2 configurations ran."""
+    trial = [(1, 800, 790), (2, 850, 840), (3, 830, 820)]
+    records = [
+        record("lora-trial0-bf16", 0, trial, lr=1e-4, swept={"r": 8}) | {"trial": 0},
+        record("lora-trial1-bf16", 0, [(1, 700, 690), (2, 780, 770), (3, 800, 700)], lr=5e-4, swept={"r": 16})
+        | {"trial": 1},
+    ]
+    records += [
+        record("lora-lr1e-4-r8-bf16", s, [(1, 780, 770), (2, 820, 800), (3, 810, 800)], swept={"r": 8}) for s in (1, 2)
+    ]
+    [chosen] = select(records, one_se=False)
+    assert (chosen.chosen.row, chosen.chosen.epoch) == ("lora-lr1e-4-r8-bf16", 2) and sorted(chosen.chosen.points) == [
+        0,
+        1,
+        2,
+    ]
+    assert chosen.configurations == 2 and chosen.selection_seeds == [0]
+    assert selected_table([chosen])[0]["seeds"] == 3
+    assert as_sweep([chosen]) == {"lora": {"lr": [1e-4], "r": [8]}}
+
+
 def test_pairs_on_test_and_the_sweep_to_rerun():
     records = grid() + [
         record("svm-C1e-1-bf16", 0, [(1, 760, 750)], method="svm", lr=None, swept={"C": 0.1}),

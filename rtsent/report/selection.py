@@ -25,7 +25,7 @@ import numpy as np
 
 from rtsent.report.stats import bootstrap_interval, t_interval
 from rtsent.report.summary import correct, pair_row
-from rtsent.schema.caseid import format_number
+from rtsent.schema.caseid import CaseId, format_number
 from rtsent.schema.records import STATUS_WITH_COST, STATUS_WITH_METRICS, decode_labels
 from rtsent.schema.records import number as _number
 
@@ -64,6 +64,17 @@ class Candidate:
         return float(np.mean(values)) if values else None
 
 
+def configuration_row(record: dict[str, Any]) -> str:
+    """The row of the configuration a record trained. A search trial's own row names its index
+    (`lora-trial3-bf16`, rtsent.case.trials); its drawn values give the row that a re-run of it on more seeds
+    (`--rtsent-sweep=selected:FILE`) has, `lora-lr0.000856-r8-bf16`, so the trial's seed and the re-run's pool
+    into one candidate. Any other record's row is its configuration's already."""
+    if record.get("trial") is None:
+        return record["row"]
+    swept = tuple((key, tuple(v) if isinstance(v, list) else v) for key, v in (record.get("swept") or {}).items())
+    return CaseId(record["method"], _number(record.get("lr")), swept, record["precision"]).row
+
+
 def candidates(records: list[dict[str, Any]]) -> dict[tuple, dict[tuple, Candidate]]:
     """{group key: {(row, epoch): candidate}} from records that carry metrics."""
     groups: dict[tuple, dict[tuple, Candidate]] = defaultdict(dict)
@@ -75,12 +86,13 @@ def candidates(records: list[dict[str, Any]]) -> dict[tuple, dict[tuple, Candida
             p for p in record.get("curve") or [] if isinstance(p, dict) and _number(p.get("val_accuracy")) is not None
         ]
         points = curve or [{**record, "epoch": None}]
+        row = configuration_row(record)
         for point in points:
             epoch = _number(point.get("epoch"))
             candidate = groups[key].setdefault(
-                (record["row"], epoch),
+                (row, epoch),
                 Candidate(
-                    row=record["row"],
+                    row=row,
                     epoch=epoch,
                     swept=dict(record.get("swept") or {}),
                     lr=_number(record.get("lr")),
@@ -137,9 +149,9 @@ def select(records: list[dict[str, Any]], *, one_se: bool = True) -> list[Select
         if record.get("status") in STATUS_WITH_COST:  # a pruned trial trained too: its seconds count, its curve not
             key = tuple(record.get(k) for k in GROUP)
             runs[key] += _number(record.get("train_time_s")) or 0.0
-            rows[key].add(record["row"])
+            rows[key].add(configuration_row(record))
             if record["status"] == "pruned":
-                pruned[key].add(record["row"])
+                pruned[key].add(configuration_row(record))
     out = []
     for key, group in candidates(records).items():
         seed_sets = [set(c.points) for c in group.values()]
