@@ -5,7 +5,8 @@
 # so it is run again here), serving not timed (neither side's tuning cost includes it).
 #
 #   results/search-fp32/run.sh optuna [METHODS]   # TRIALS (default 4) trials per method; the study in study.journal
-#   results/search-fp32/run.sh grid [METHODS]     # rtsent/plan/sweeps/tune.toml's configurations
+#   results/search-fp32/run.sh grid [METHODS]     # rtsent/plan/sweeps/tune.toml's configurations (SWEEP: another
+#                                                 # sweep file, e.g. values past an edge the grid chose)
 #   results/search-fp32/run.sh subset [METHODS]   # the search on a 2,000-sentence stratified subset
 #                                                 # (SUBSET to change it; study subset.journal), then
 #                                                 # each method's winner re-run on the full split
@@ -15,12 +16,14 @@
 # linear layer is left out: the grid's LoRA target sets are a sweep of their own (tune-targets.toml).
 # MODEL (default: the profile's, minilm-l6) and OUT (default results/search-fp32, where the records,
 # studies and nothing else go) let another encoder's search use the same protocol (results/mpnet-search).
+# K (a pytest -k expression, e.g. "trial0") runs only some of a side's cases: a search's trials one at a
+# time, for pieces that end between trials (a trial cut mid-run is lost; the study asks it again).
 set -u
 cd "$(dirname "$0")/../.."
 here=${OUT:-results/search-fp32}
 side=$1 methods=${2:-full,lora,dora,ia3,bitfit}
 common=(bench/ -p no:randomly --rtsent-profile=tune ${MODEL:+--rtsent-model="$MODEL"} --rtsent-precisions=fp32
-        --rtsent-floors=none --rtsent-serving=off --rtsent-seeds=0 --rtsent-methods="$methods" -k "not all-linear")
+        --rtsent-floors=none --rtsent-serving=off --rtsent-seeds=0 --rtsent-methods="$methods" -k "not all-linear${K:+ and ($K)}")
 case $side in
     optuna)
         args=(--rtsent-search=tune --rtsent-trials="${TRIALS:-4}" --rtsent-study="$here/study.journal"
@@ -31,7 +34,7 @@ case $side in
         rerun=(--rtsent-sweep="selected:$here/subset.records.json" --rtsent-records="$here/subset-rerun.records.json")
         [ -s "$here/subset-rerun.records.json" ] && rerun+=(--rtsent-resume="$here/subset-rerun.records.json") ;;
     grid)
-        args=(--rtsent-sweep=tune --rtsent-records="$here/grid.records.json")
+        args=(--rtsent-sweep="${SWEEP:-tune}" --rtsent-records="$here/grid.records.json")
         [ -s "$here/grid.records.json" ] && args+=(--rtsent-resume="$here/grid.records.json") ;;
     *) echo "usage: $0 optuna|grid|subset [METHODS]" >&2; exit 2 ;;
 esac
