@@ -134,6 +134,20 @@ def test_search_trials_pool_with_the_rerun_of_their_configuration():
     assert as_sweep([chosen]) == {"lora": {"lr": [1e-4], "r": [8]}}
 
 
+def test_a_subset_trial_and_its_full_split_rerun_are_refused_together_not_merged():
+    """A trial searched on a training subset and its winner re-run on the full split share the configuration's
+    row; their seeds must not pool (the re-run's seed 0 would replace the trial's), so the report refuses them."""
+    from rtsent.schema.records import pooling_error
+
+    trial = record("lora-trial0-bf16", 0, [(1, 800, 790)], swept={"r": 8}) | {"trial": 0}
+    rerun = record("lora-lr1e-4-r8-bf16", 1, [(1, 780, 770)], swept={"r": 8})
+    trial["split_hashes"], rerun["split_hashes"] = {"train": "subset"}, {"train": "full"}
+    files = [{**trial, "file": "search.json"}, {**rerun, "file": "rerun.json"}]
+    assert pooling_error(files).startswith("row 'lora-lr1e-4-r8-bf16' pools cases that are not the same experiment")
+    rerun["split_hashes"] = {"train": "subset"}  # the same experiment on another seed: they pool
+    assert pooling_error([{**trial, "file": "search.json"}, {**rerun, "file": "rerun.json"}]) is None
+
+
 def test_pairs_on_test_and_the_sweep_to_rerun():
     records = grid() + [
         record("svm-C1e-1-bf16", 0, [(1, 760, 750)], method="svm", lr=None, swept={"C": 0.1}),

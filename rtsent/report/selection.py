@@ -25,8 +25,8 @@ import numpy as np
 
 from rtsent.report.stats import bootstrap_interval, t_interval
 from rtsent.report.summary import correct, pair_row
-from rtsent.schema.caseid import CaseId, format_number
-from rtsent.schema.records import STATUS_WITH_COST, STATUS_WITH_METRICS, decode_labels
+from rtsent.schema.caseid import format_number
+from rtsent.schema.records import STATUS_WITH_COST, STATUS_WITH_METRICS, configuration_row, decode_labels
 from rtsent.schema.records import number as _number
 
 # a selection per labelled-set size too (`per_class`, rtsent.report.sizes; None: the whole training split)
@@ -62,17 +62,6 @@ class Candidate:
         values = [getattr(p, attribute) for s, p in self.points.items() if seeds is None or s in seeds]
         values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
         return float(np.mean(values)) if values else None
-
-
-def configuration_row(record: dict[str, Any]) -> str:
-    """The row of the configuration a record trained. A search trial's own row names its index
-    (`lora-trial3-bf16`, rtsent.case.trials); its drawn values give the row that a re-run of it on more seeds
-    (`--rtsent-sweep=selected:FILE`) has, `lora-lr0.000856-r8-bf16`, so the trial's seed and the re-run's pool
-    into one candidate. Any other record's row is its configuration's already."""
-    if record.get("trial") is None:
-        return record["row"]
-    swept = tuple((key, tuple(v) if isinstance(v, list) else v) for key, v in (record.get("swept") or {}).items())
-    return CaseId(record["method"], _number(record.get("lr")), swept, record["precision"]).row
 
 
 def candidates(records: list[dict[str, Any]]) -> dict[tuple, dict[tuple, Candidate]]:

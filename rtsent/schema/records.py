@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from rtsent.schema.caseid import CaseId
+
 # Every status a case ends with (rtsent/case/runner.py); those that carry metrics (a case under its
 # floor still measured everything).
 STATUSES = ("passed", "below_floor", "pruned", "diverged", "oom", "error", "skipped")
@@ -485,9 +487,25 @@ POOL_KEYS = (
 )
 
 
+def configuration_row(record: dict[str, Any]) -> str | None:
+    """The row of the configuration a record trained. A search trial's own row names its index
+    (`lora-trial3-bf16`, rtsent.case.trials); its drawn values give the row that a re-run of it on more seeds
+    (`--rtsent-sweep=selected:FILE`) has, `lora-lr0.000856-r8-bf16`: the selection (rtsent.report.selection)
+    pools the trial's seed with the re-run's, and `pooling_error` checks them as one experiment. Any other
+    record's row is its configuration's already."""
+    if record.get("trial") is None:
+        return record.get("row")
+    swept = tuple((key, tuple(v) if isinstance(v, list) else v) for key, v in (record.get("swept") or {}).items())
+    try:
+        return CaseId(record.get("method"), number(record.get("lr")), swept, record.get("precision")).row
+    except (TypeError, ValueError):  # a trial record without what names its configuration: its own row
+        return record.get("row")
+
+
 def pooling_error(records: list[dict[str, Any]]) -> str | None:
     """Why these records (each with its `file`) cannot be reported together, or None: the same case
-    twice, or records of one row whose inputs differ (POOL_KEYS; a field a record lacks is not compared)."""
+    twice, or records of one row (`configuration_row`: a search trial and its re-runs are one) whose inputs
+    differ (POOL_KEYS; a field a record lacks is not compared)."""
     cases: dict[tuple, dict[str, Any]] = {}
     rows: dict[tuple, dict[str, dict[str, Any]]] = {}  # row -> field -> the first record that has it
     for record in records:
@@ -499,7 +517,8 @@ def pooling_error(records: list[dict[str, Any]]) -> str | None:
                 f"(to compare two runs of it, pass one with --baseline)"
             )
         cases[key] = record
-        firsts = rows.setdefault((record.get("profile"), record.get("model"), record.get("row")), {})
+        row = configuration_row(record)
+        firsts = rows.setdefault((record.get("profile"), record.get("model"), row), {})
         for field in POOL_KEYS:
             new = _dig(record, field)
             if _unrecorded(new):
@@ -515,7 +534,7 @@ def pooling_error(records: list[dict[str, Any]]) -> str | None:
                 detail = differences[0].replace("(old ", f"({first.get('case')} in {first.get('file')}: ")
                 detail = detail.replace(", now ", f"; {record.get('case')} in {record.get('file')}: ")
                 return (
-                    f"row {record.get('row')!r} pools cases that are not the same experiment: {detail}; "
+                    f"row {row!r} pools cases that are not the same experiment: {detail}; "
                     f"report them apart or run them again alike"
                 )
     return None
