@@ -9,10 +9,12 @@
 #   results/mpnet-search/run.sh grid svm,head       # the frozen-feature methods' `tune` grid, both poolings
 #                                                   # (grid.records.json): seconds a configuration on cached features;
 #                                                   # SWEEP=results/mpnet-search/frozen-edge.toml: past the grid's edge
+#   FROM=grid results/mpnet-search/run.sh rerun svm,head  # the configuration chosen on validation re-run on seeds 1
+#                                                   # and 2 (selected.records.json; FROM=optuna for the searched methods)
 #
 # METHODS (and K, a pytest -k expression such as "trial0") cut the search into pieces of at most about two
 # hours: a full fine-tuning trial of 4 epochs is about 80 minutes here. Run again, it resumes.
 cd "$(dirname "$0")/../.."
 side=optuna
-case ${1:-} in optuna|grid) side=$1; shift ;; esac
+case ${1:-} in optuna|grid|rerun) side=$1; shift ;; esac
 MODEL=mpnet-base OUT=results/mpnet-search exec results/search-fp32/run.sh "$side" "${1:-svm,head,full,lora,dora,ia3,bitfit}"
