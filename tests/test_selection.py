@@ -124,11 +124,8 @@ def test_search_trials_pool_with_the_rerun_of_their_configuration():
         record("lora-lr1e-4-r8-bf16", s, [(1, 780, 770), (2, 820, 800), (3, 810, 800)], swept={"r": 8}) for s in (1, 2)
     ]
     [chosen] = select(records, one_se=False)
-    assert (chosen.chosen.row, chosen.chosen.epoch) == ("lora-lr1e-4-r8-bf16", 2) and sorted(chosen.chosen.points) == [
-        0,
-        1,
-        2,
-    ]
+    assert (chosen.chosen.row, chosen.chosen.epoch) == ("lora-lr1e-4-r8-bf16", 2)
+    assert sorted(chosen.chosen.points) == [0, 1, 2]
     assert chosen.configurations == 2 and chosen.selection_seeds == [0]
     assert selected_table([chosen])[0]["seeds"] == 3
     assert as_sweep([chosen]) == {"lora": {"lr": [1e-4], "r": [8]}}

@@ -138,9 +138,10 @@ def select(records: list[dict[str, Any]], *, one_se: bool = True) -> list[Select
         if record.get("status") in STATUS_WITH_COST:  # a pruned trial trained too: its seconds count, its curve not
             key = tuple(record.get(k) for k in GROUP)
             runs[key] += _number(record.get("train_time_s")) or 0.0
-            rows[key].add(configuration_row(record))
+            row = configuration_row(record)
+            rows[key].add(row)
             if record["status"] == "pruned":
-                pruned[key].add(configuration_row(record))
+                pruned[key].add(row)
     out = []
     for key, group in candidates(records).items():
         seed_sets = [set(c.points) for c in group.values()]

@@ -495,7 +495,7 @@ def configuration_row(record: dict[str, Any]) -> str | None:
     record's row is its configuration's already."""
     if record.get("trial") is None:
         return record.get("row")
-    swept = tuple((key, tuple(v) if isinstance(v, list) else v) for key, v in (record.get("swept") or {}).items())
+    swept = tuple((record.get("swept") or {}).items())  # CaseId writes a JSON list as a tuple ("1+2")
     try:
         return CaseId(record.get("method"), number(record.get("lr")), swept, record.get("precision")).row
     except (TypeError, ValueError):  # a trial record without what names its configuration: its own row
