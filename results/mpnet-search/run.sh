@@ -10,7 +10,8 @@
 #                                                   # (grid.records.json): seconds a configuration on cached features;
 #                                                   # SWEEP=results/mpnet-search/frozen-edge.toml: past the grid's edge
 #   FROM=grid results/mpnet-search/run.sh rerun svm,head  # the configuration chosen on validation re-run on seeds 1
-#                                                   # and 2 (selected.records.json; FROM=optuna for the searched methods)
+#                                                   # and 2 (selected.records.json; FROM=optuna for the searched methods),
+#                                                   # each to its chosen epoch (STOP=schedule: the whole schedule)
 #
 # METHODS (and K, a pytest -k expression such as "trial0") cut the search into pieces of at most about two
 # hours: a full fine-tuning trial of 4 epochs is about 80 minutes here. Run again, it resumes.

@@ -11,7 +11,8 @@
 #                                                 # (SUBSET to change it; study subset.journal), then
 #                                                 # each method's winner re-run on the full split
 #   results/search-fp32/run.sh rerun [METHODS]    # the configuration selected on validation in FROM.records.json
-#                                                 # (default optuna) re-run on SEEDS (default 1,2): selected.records.json
+#                                                 # (default optuna) re-run on SEEDS (default 1,2): selected.records.json;
+#                                                 # each stops at its chosen epoch (STOP=schedule: the whole schedule)
 #
 # METHODS (default full,lora,dora,ia3,bitfit) cuts a side into pieces. Each side resumes where it
 # stopped when run again (the study, or --rtsent-resume on the grid's records). The LoRA row on every
@@ -40,7 +41,7 @@ case $side in
         [ -s "$here/grid.records.json" ] && args+=(--rtsent-resume="$here/grid.records.json") ;;
     rerun)  # each method's configuration selected on validation in FROM's records, on SEEDS
         args=(--rtsent-sweep="selected:$here/${FROM:-optuna}.records.json" --rtsent-seeds="${SEEDS:-1,2}"
-              --rtsent-records="$here/selected.records.json")
+              --rtsent-stop="${STOP:-selected}" --rtsent-records="$here/selected.records.json")
         [ -s "$here/selected.records.json" ] && args+=(--rtsent-resume="$here/selected.records.json") ;;
     *) echo "usage: $0 optuna|grid|subset|rerun [METHODS]" >&2; exit 2 ;;
 esac

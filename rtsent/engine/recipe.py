@@ -30,6 +30,10 @@ class Recipe:
     # optimizer steps a gradient-trained method takes at least: a small labelled set gets more epochs
     # (`steps`) rather than a handful of steps; 0: `epochs` alone decides (the profiles' recipes)
     min_steps: int = 0
+    # epochs of the `epochs`-long schedule trained before stopping, the learning rate where the whole schedule
+    # has it: a re-run that needs only the epoch its selection chose (`--rtsent-stop=selected`) trains the same
+    # model to that epoch for less. None: the whole schedule. Not a hyperparameter: no sweep or search sets it
+    stop_epochs: float | None = None
     notes: str = ""
 
     # The valid range of every numeric field (tests/test_sweeps.py checks that none lacks one): outside
@@ -44,12 +48,15 @@ class Recipe:
         "max_grad_norm": POSITIVE,
         "head_lr": Interval(float, 0, None, closed="neither", none=True),
         "min_steps": Interval(int, 0),
+        "stop_epochs": Interval(float, 0, None, closed="neither", none=True),
     }
 
     def __post_init__(self) -> None:
         check_ranges("recipe", self.ranges, asdict(self))
         if self.pooling not in POOLINGS:
             raise ValueError(f"recipe pooling={self.pooling!r} is not one of {POOLINGS}")
+        if self.stop_epochs is not None and self.stop_epochs > self.epochs:
+            raise ValueError(f"recipe stop_epochs={self.stop_epochs!r} is past the schedule's epochs={self.epochs!r}")
 
     def steps(self, rows: int) -> tuple[int, int]:
         """(optimizer steps per epoch, total optimizer steps) for a training split of `rows` rows: `epochs`
@@ -58,10 +65,19 @@ class Recipe:
         per_epoch = math.ceil(rows / self.batch_size)
         return per_epoch, max(1, round(self.epochs * per_epoch), self.min_steps)
 
+    def stop_step(self, rows: int) -> int:
+        """The optimizer step training ends at: the schedule's last (`steps`), or the one `stop_epochs`
+        epochs into it (at least 1)."""
+        per_epoch, total = self.steps(rows)
+        return total if self.stop_epochs is None else min(total, max(1, round(self.stop_epochs * per_epoch)))
+
     def as_dict(self) -> dict[str, Any]:
-        """The fields as a record stores them; `min_steps` at 0 is left out: it joined the recipe later, and
-        records written before it must still resume and pool with today's (rtsent.schema.records)."""
+        """The fields as a record stores them; `min_steps` at 0 and `stop_epochs` at None are left out: they
+        joined the recipe later, and records written before them must still resume and pool with today's
+        (rtsent.schema.records; a stopped re-run pools with the whole-schedule run of its configuration)."""
         fields = asdict(self)
         if not fields["min_steps"]:
             del fields["min_steps"]
+        if fields["stop_epochs"] is None:
+            del fields["stop_epochs"]
         return fields

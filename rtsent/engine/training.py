@@ -178,15 +178,17 @@ def train(
 ) -> TrainStats:
     """Train the parameters of `model` that require grad: AdamW, linear warmup then linear decay.
 
-    `recipe.steps` sets the length: fractional `recipe.epochs` stop part-way through the last epoch, and
-    `recipe.min_steps` adds epochs to a small training split. `callbacks` hear
+    `recipe.steps` sets the schedule's length: fractional `recipe.epochs` stop part-way through the last epoch,
+    and `recipe.min_steps` adds epochs to a small training split; `recipe.stop_epochs` ends training that far
+    into the schedule (`Recipe.stop_step`). `callbacks` hear
     on_train_begin, on_step_end (the detached loss tensor: reading it synchronizes a GPU),
     on_epoch_end (after the epoch's losses were checked finite) and on_train_end.
     Raises `Diverged` at the first NaN/inf loss.
     """
     hooks = as_callback(callbacks)
     lengths = np.array([len(row) for row in input_ids])
-    per_epoch, total_steps = recipe.steps(len(lengths))
+    per_epoch, total_steps = recipe.steps(len(lengths))  # the learning-rate schedule's length
+    end = recipe.stop_step(len(lengths))  # the steps trained: total_steps, or fewer with recipe.stop_epochs
     model.to(device).train()  # before the optimizer, which picks its kernels by the parameters' device
     # CUDA's dropout is one fused kernel already; the CPU's is the slow serial one MaskDropout replaces.
     dropout = "mask" if device.type == "cpu" and use_mask_dropout(model) else "torch"
@@ -201,8 +203,8 @@ def train(
     torch.manual_seed(seed)  # dropout masks
     step, losses, final_loss = 0, [], float("nan")
     epoch = 0
-    hooks.on_train_begin(total_steps=total_steps, steps_per_epoch=per_epoch)
-    while step < total_steps:
+    hooks.on_train_begin(total_steps=end, steps_per_epoch=per_epoch)
+    while step < end:
         for batch in train_batches(lengths, recipe.batch_size, seed=seed, epoch=epoch, grouped=recipe.length_grouped):
             rows = [input_ids[i] for i in batch]
             ids, mask = pad(rows, pad_id, device)
@@ -225,10 +227,10 @@ def train(
             schedule.step()
             hooks.on_step_end(step, losses[-1], tokens.real)
             step += 1
-            if len(losses) == CHECK_EVERY or step >= total_steps:
+            if len(losses) == CHECK_EVERY or step >= end:
                 final_loss = _check_finite(losses, first_step=step - len(losses))
                 losses = []
-            if step >= total_steps:
+            if step >= end:
                 break
         if losses:  # one check (one sync) per epoch, so on_epoch_end never sees a diverged model
             final_loss = _check_finite(losses, first_step=step - len(losses))

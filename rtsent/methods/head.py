@@ -69,14 +69,15 @@ class FrozenHead:
         features = self._features(task, "train").to(task.device)
         labels = torch.as_tensor(task.labels("train")).to(task.device)
         recipe, generator = self.recipe, torch.Generator().manual_seed(self.seed)
-        per_epoch, total = recipe.steps(len(labels))
+        per_epoch, total = recipe.steps(len(labels))  # the learning-rate schedule's length
+        end = recipe.stop_step(len(labels))  # the steps trained (fewer with recipe.stop_epochs)
         parameters = [(n, p) for n, p in head.named_parameters() if p.requires_grad]
         optimizer, schedule = make_optimizer(parameters, recipe=recipe, lr=self.lr, total_steps=total)
         torch.manual_seed(self.seed)  # dropout masks
         self.head_ = head.train()  # set before training: a learning-curve callback predicts with it per epoch
         step, epoch = 0, 0
-        hooks.on_train_begin(total_steps=total, steps_per_epoch=per_epoch)
-        while step < total:
+        hooks.on_train_begin(total_steps=end, steps_per_epoch=per_epoch)
+        while step < end:
             for batch in torch.randperm(len(labels), generator=generator).split(recipe.batch_size):
                 with autocast(task.device, self.precision):
                     logits = head(features[batch])
@@ -89,7 +90,7 @@ class FrozenHead:
                 schedule.step()
                 hooks.on_step_end(step, loss.detach(), None)
                 step += 1
-                if step >= total:
+                if step >= end:
                     break
             hooks.on_epoch_end(epoch, step, head)
             epoch += 1

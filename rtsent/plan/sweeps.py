@@ -62,9 +62,13 @@ def hyperparameters(method: str) -> dict[str, Any]:
     return {name: hints.get(name, Any) for name in names}
 
 
+# recipe fields that are not hyperparameters: free text, and where a re-run stops (`--rtsent-stop`)
+NOT_SWEPT = ("notes", "stop_epochs")
+
+
 def _recipe_fields() -> dict[str, Any]:
     hints = typing.get_type_hints(Recipe)
-    return {f.name: hints[f.name] for f in fields(Recipe) if f.name != "notes"}
+    return {f.name: hints[f.name] for f in fields(Recipe) if f.name not in NOT_SWEPT}
 
 
 def valid_keys(method: str) -> dict[str, Any]:

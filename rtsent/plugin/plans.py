@@ -6,6 +6,7 @@ default (rtsent.plugin.session.OPTIONS) where not given; a bad value is a one-li
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 
@@ -83,14 +84,26 @@ def load_search(get: Any, profile: Any, sweep: dict[str, Any]) -> Any:
     )
 
 
-def load_sweep_option(text: str) -> dict[str, list[Any]]:
-    """A sweep file or packaged name, or `selected:RESULTS.json`: the configurations chosen on validation there."""
+STOPS = ("schedule", "selected")  # --rtsent-stop: train the whole schedule, or stop at the selected epoch
+
+
+def load_sweep_option(text: str, *, stop: str = "schedule") -> dict[str, list[Any]]:
+    """A sweep file or packaged name, or `selected:RESULTS.json`: the configurations chosen on validation there.
+    `stop="selected"` (selected:RESULTS.json only): each configuration chosen at an epoch of its learning curve
+    stops there (`Recipe.stop_epochs`), its learning rates still the whole schedule's."""
     from rtsent.plan.sweeps import SweepError, load_sweep, parse_sweep
 
+    if stop not in STOPS:
+        raise ValueError(f"--rtsent-stop={stop!r} is not one of {', '.join(STOPS)}")
+    if stop != "schedule" and not text.startswith("selected:"):
+        raise ValueError(
+            f"--rtsent-stop={stop} needs --rtsent-sweep=selected:RESULTS.json (the epochs chosen there), "
+            f"not {'no sweep' if not text else repr(text)}"
+        )
     try:
         if not text.startswith("selected:"):
             return load_sweep(text)
-        from rtsent.report.selection import as_sweep, select
+        from rtsent.report.selection import as_sweep, chosen_epochs, select
         from rtsent.schema.records import RecordsError, read_document, records_of
 
         path = text.removeprefix("selected:")
@@ -104,6 +117,16 @@ def load_sweep_option(text: str) -> dict[str, list[Any]]:
                 f"--rtsent-sweep={text}: the file holds labelled-set-size cases (per_class); select from a run "
                 f"without --rtsent-per-class"
             )
-        return parse_sweep(as_sweep(select(records)), source=f"the selection in {path!r}")
+        selections = select(records)
+        points = parse_sweep(as_sweep(selections), source=f"the selection in {path!r}")
+        if stop == "selected":
+            epochs = chosen_epochs(selections)
+            points = {
+                method: [replace(p, recipe_changes=(*p.recipe_changes, ("stop_epochs", epochs[method]))) for p in ps]
+                if method in epochs
+                else ps
+                for method, ps in points.items()
+            }
+        return points
     except SweepError as error:
         raise ValueError(str(error)) from None

@@ -67,6 +67,12 @@ OPTIONS = {
         "sweep TOML: value lists per method for recipe fields and hyperparameters (a file, a packaged name such as "
         "'tune', or selected:RESULTS.json for the configurations selected on validation there)",
     ),
+    "stop": (
+        "RTSENT_STOP",
+        "schedule",
+        "with --rtsent-sweep=selected:RESULTS.json: schedule (train each configuration's whole schedule) or selected "
+        "(stop at the epoch the selection chose, at the whole schedule's learning rates: that epoch's model for less)",
+    ),
     "search": (
         "RTSENT_SEARCH",
         "",
@@ -366,8 +372,8 @@ def parse_options(get: Any, *, pinned: str | None = None) -> Session:
         else load_floors(Path(floors_text) if floors_text else default_floors_path(profile.name))
     )
     sweep = {}
-    if get("sweep"):
-        sweep = load_sweep_option(get("sweep"))
+    if get("sweep") or given("stop") != OPTIONS["stop"][1]:
+        sweep = load_sweep_option(get("sweep") or "", stop=given("stop"))
         unknown = [m for m in sweep if m not in {e.method for e in profile.grid}]
         if unknown:
             raise ValueError(f"--rtsent-sweep names {unknown}, which profile {profile.name!r} does not run")

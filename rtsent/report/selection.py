@@ -275,6 +275,22 @@ def as_sweep(selections: list[Selection]) -> dict[str, dict[str, list[Any]]]:
     return table
 
 
+def chosen_epochs(selections: list[Selection]) -> dict[str, float]:
+    """{method: the epoch its chosen candidate stops at}, for the methods chosen at a learning-curve point
+    (not `svm`, nor a method without a curve): where a re-run of it needs to train no further
+    (`--rtsent-stop=selected`). The selection on more seeds then chooses the same candidate: it compares
+    candidates on the seeds they all share, which a re-run of the chosen one alone does not change."""
+    out: dict[str, float] = {}
+    for s in selections:
+        method, epoch = s.group[2], s.chosen.epoch
+        if epoch is None:
+            continue
+        if out.get(method, epoch) != epoch:
+            raise ValueError(f"method {method!r} was selected twice at other epochs (another profile or precision)")
+        out[method] = epoch
+    return out
+
+
 def _spread(candidate: Candidate, seeds: list[int]) -> float:
     values = [candidate.points[s].val_accuracy for s in seeds if s in candidate.points]
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
