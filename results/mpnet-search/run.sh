@@ -14,7 +14,7 @@
 #                                                   # each to its chosen epoch (STOP=schedule: the whole schedule)
 #
 # METHODS (and K, a pytest -k expression such as "trial0") cut the search into pieces of at most about two
-# hours: a full fine-tuning trial of 4 epochs is about 80 minutes here. Run again, it resumes.
+# hours: a full fine-tuning trial of 4 epochs is about an hour here (piece6.log). Run again, it resumes.
 cd "$(dirname "$0")/../.."
 side=optuna
 case ${1:-} in optuna|grid|rerun) side=$1; shift ;; esac
