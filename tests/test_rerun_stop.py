@@ -10,6 +10,7 @@ from benchrun import session_options
 
 from rtsent.engine.recipe import Recipe
 from rtsent.report.selection import select
+from rtsent.report.summary import case_frame
 from rtsent.schema.records import check_record, pooling_error, records_text
 
 SWEEP = "[full]\nlr = [1e-3]\nepochs = [3]\n"
@@ -59,6 +60,8 @@ def test_a_rerun_stops_at_the_selected_epoch_and_reproduces_it(tmp_path):
     (again,) = select([searched, seed1])
     assert (again.chosen.row, again.chosen.epoch) == (selection.chosen.row, 2.0)
     assert sorted(again.chosen.points) == [0, 1]
+    # the plain table's rows hold final metrics: a stopped run's are another model's, in a row of its own
+    assert list(case_frame([searched, seed1])["row"]) == [config.row, f"{config.row} (stopped at epoch 2)"]
 
 
 @pytest.mark.parametrize(
@@ -67,6 +70,7 @@ def test_a_rerun_stops_at_the_selected_epoch_and_reproduces_it(tmp_path):
         ({"stop": "best"}, "--rtsent-stop='best' is not one of schedule, selected"),
         ({"stop": "selected"}, "--rtsent-stop=selected needs --rtsent-sweep=selected:RESULTS.json"),
         ({"stop": "selected", "sweep": "tune"}, "--rtsent-stop=selected needs --rtsent-sweep=selected:RESULTS.json"),
+        ({"stop": "selected", "per-class": "8"}, "--rtsent-stop=selected does not go with --rtsent-per-class"),
     ],
 )
 def test_a_stop_without_a_selection_is_refused_at_start(options, message):
@@ -82,5 +86,9 @@ def test_where_a_run_stops_is_not_a_hyperparameter(tmp_path):
         session_options(methods="full", sweep=str(sweep))
     with pytest.raises(ValueError, match="stop_epochs=3 is past the schedule's epochs=2"):
         Recipe(epochs=2, stop_epochs=3)
+    with pytest.raises(ValueError, match="stop_epochs=1 does not go with min_steps=100"):
+        Recipe(epochs=2, stop_epochs=1, min_steps=100)
+    # a fractional schedule's last curve point: 8 steps of 3 an epoch end at epoch 2.67 of 2.5
+    assert Recipe(epochs=2.5, batch_size=10, stop_epochs=8 / 3).stop_step(25) == 8
     assert Recipe(epochs=4, batch_size=10, stop_epochs=2).stop_step(95) == 20  # 10 steps an epoch
     assert Recipe(epochs=4, batch_size=10).stop_step(95) == 40

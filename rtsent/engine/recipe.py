@@ -55,8 +55,12 @@ class Recipe:
         check_ranges("recipe", self.ranges, asdict(self))
         if self.pooling not in POOLINGS:
             raise ValueError(f"recipe pooling={self.pooling!r} is not one of {POOLINGS}")
-        if self.stop_epochs is not None and self.stop_epochs > self.epochs:
+        if self.stop_epochs is not None and self.stop_epochs > math.ceil(self.epochs):
+            # the ceiling: a fractional schedule's last curve point (8 steps of 3 an epoch: 2.67 of 2.5) is in it
             raise ValueError(f"recipe stop_epochs={self.stop_epochs!r} is past the schedule's epochs={self.epochs!r}")
+        if self.stop_epochs is not None and self.min_steps:
+            # min_steps stretches the schedule to many short epochs: an epoch chosen on the whole split means nothing
+            raise ValueError(f"recipe stop_epochs={self.stop_epochs!r} does not go with min_steps={self.min_steps!r}")
 
     def steps(self, rows: int) -> tuple[int, int]:
         """(optimizer steps per epoch, total optimizer steps) for a training split of `rows` rows: `epochs`

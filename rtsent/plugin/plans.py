@@ -96,9 +96,9 @@ def load_sweep_option(text: str, *, stop: str = "schedule") -> dict[str, list[An
     if stop not in STOPS:
         raise ValueError(f"--rtsent-stop={stop!r} is not one of {', '.join(STOPS)}")
     if stop != "schedule" and not text.startswith("selected:"):
+        given = f", not --rtsent-sweep={text}" if text else ""
         raise ValueError(
-            f"--rtsent-stop={stop} needs --rtsent-sweep=selected:RESULTS.json (the epochs chosen there), "
-            f"not {'no sweep' if not text else repr(text)}"
+            f"--rtsent-stop={stop} needs --rtsent-sweep=selected:RESULTS.json (the epochs chosen there){given}"
         )
     try:
         if not text.startswith("selected:"):
@@ -120,7 +120,10 @@ def load_sweep_option(text: str, *, stop: str = "schedule") -> dict[str, list[An
         selections = select(records)
         points = parse_sweep(as_sweep(selections), source=f"the selection in {path!r}")
         if stop == "selected":
-            epochs = chosen_epochs(selections)
+            try:
+                epochs = chosen_epochs(selections)
+            except ValueError as error:
+                raise SweepError(f"--rtsent-sweep={text}: {error}") from None
             points = {
                 method: [replace(p, recipe_changes=(*p.recipe_changes, ("stop_epochs", epochs[method]))) for p in ps]
                 if method in epochs

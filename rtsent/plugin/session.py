@@ -371,6 +371,11 @@ def parse_options(get: Any, *, pinned: str | None = None) -> Session:
         if floors_text == "none"
         else load_floors(Path(floors_text) if floors_text else default_floors_path(profile.name))
     )
+    if get("per-class") and given("stop") != OPTIONS["stop"][1]:
+        raise ValueError(
+            f"--rtsent-stop={given('stop')} does not go with --rtsent-per-class: the epochs were chosen on the whole "
+            f"training split, and a drawn set trains many short epochs"
+        )
     sweep = {}
     if get("sweep") or given("stop") != OPTIONS["stop"][1]:
         sweep = load_sweep_option(get("sweep") or "", stop=given("stop"))

@@ -53,6 +53,14 @@ def case_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per record (as `rtsent.schema.records.read_document` accepts them), numeric fields as floats
     (NaN where not measured), plus the derived columns the table shows."""
     frame = pd.DataFrame(list(records))
+    if "recipe" in frame and "row" in frame:
+        # a re-run stopped at its selected epoch (Recipe.stop_epochs) ends as another model than its whole-schedule
+        # runs: its headline metrics are a row of their own (the selection, per epoch, pools them)
+        stops = [r.get("stop_epochs") if isinstance(r, dict) else None for r in frame["recipe"]]
+        frame["row"] = [
+            row if stop is None else f"{row} (stopped at epoch {stop:g})"
+            for row, stop in zip(frame["row"], stops, strict=True)
+        ]
     for column in NUMERIC:
         # absent, null and NaN all mean "not measured"
         frame[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else np.nan
