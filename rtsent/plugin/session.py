@@ -371,14 +371,15 @@ def parse_options(get: Any, *, pinned: str | None = None) -> Session:
         if floors_text == "none"
         else load_floors(Path(floors_text) if floors_text else default_floors_path(profile.name))
     )
-    if get("per-class") and given("stop") != OPTIONS["stop"][1]:
+    stop = given("stop")  # "schedule" (the default) or "selected"
+    if get("per-class") and stop != OPTIONS["stop"][1]:
         raise ValueError(
-            f"--rtsent-stop={given('stop')} does not go with --rtsent-per-class: the epochs were chosen on the whole "
+            f"--rtsent-stop={stop} does not go with --rtsent-per-class: the epochs were chosen on the whole "
             f"training split, and a drawn set trains many short epochs"
         )
     sweep = {}
-    if get("sweep") or given("stop") != OPTIONS["stop"][1]:
-        sweep = load_sweep_option(get("sweep") or "", stop=given("stop"))
+    if get("sweep") or stop != OPTIONS["stop"][1]:
+        sweep = load_sweep_option(get("sweep") or "", stop=stop)
         unknown = [m for m in sweep if m not in {e.method for e in profile.grid}]
         if unknown:
             raise ValueError(f"--rtsent-sweep names {unknown}, which profile {profile.name!r} does not run")
